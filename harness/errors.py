@@ -1,0 +1,189 @@
+"""Every exception of the harness, and every message a user reads.
+
+One root, :class:`HarnessError`; one subclass per family, mixed with the builtin
+it behaves like (a bad scenario is a ``ValueError``, a violated invariant an
+``AssertionError``). Messages are built here and nowhere else, from facts the
+caller passes in, so tests assert on types and facts rather than copied text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "FaultConfigError",
+    "HarnessError",
+    "InvariantViolation",
+    "LiveEndpointBlocked",
+    "MarketDataError",
+    "MockConfigError",
+    "ScenarioError",
+    "ToxiproxyError",
+    "UnmatchedRequestError",
+    "UsageError",
+    "messages",
+]
+
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose."""
+
+
+class MockConfigError(HarnessError, ValueError):
+    """A route, responder or server was defined with bad arguments."""
+
+    def __init__(self, what: str, problem: str, hint: str | None = None) -> None:
+        self.what = what
+        self.problem = problem
+        self.hint = hint
+        text = f"{what}: {problem}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class UsageError(HarnessError, RuntimeError):
+    """The harness was used in an order or a place where it cannot work."""
+
+
+class FaultConfigError(HarnessError, ValueError):
+    """A fault was built with an argument it cannot accept.
+
+    The message names the fault kind, the argument and its value:
+    ``latency: p99_ms=50 must be >= p50_ms=80``.
+    """
+
+    def __init__(self, kind: str, argument: str, value: object, expected: str) -> None:
+        self.kind = kind
+        self.argument = argument
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{kind}: {argument}={value!r} {expected}")
+
+
+@dataclass(frozen=True)
+class ScenarioProblem:
+    """One mistake in a scenario file, with its place."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ScenarioError(HarnessError, ValueError):
+    """A scenario file (or dict) is not valid. Carries every problem found, not the first."""
+
+    def __init__(self, problems: Sequence[ScenarioProblem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in scenario"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class MarketDataError(HarnessError, ValueError):
+    """Market data failed validation at the edge of the client."""
+
+
+class InvariantViolation(HarnessError, AssertionError):
+    """A trading invariant did not hold after a chaos test."""
+
+
+class ToxiproxyError(HarnessError, RuntimeError):
+    """The Toxiproxy server or one of its proxies could not be used."""
+
+
+class LiveEndpointBlocked(HarnessError, RuntimeError):
+    """A test that uses the harness tried to reach a host that is neither mocked nor loopback.
+
+    Deliberately not an ``OSError``: a client's retry loop around network errors must
+    not swallow it and keep trying to reach a real exchange.
+    """
+
+    def __init__(self, host: str, port: int | None = None, via: str = "socket") -> None:
+        self.host = host
+        self.port = port
+        self.via = via
+        where = f"{host}:{port}" if port is not None else host
+        super().__init__(
+            f"live endpoint blocked: a test using trading-chaos-harness tried to reach "
+            f"{where} ({via}). Only mocked routes and 127.0.0.1 are reachable while the "
+            f'harness is active; mock this host with MockServer("https://{host}") or pass '
+            f"--chaos-allow-network to turn the guard off."
+        )
+
+
+@dataclass(frozen=True)
+class RouteMiss:
+    """Why one registered route did not match a request (for UnmatchedRequestError)."""
+
+    route: str
+    reasons: tuple[str, ...]
+
+
+class UnmatchedRequestError(HarnessError, AssertionError):
+    """A request reached a MockServer but no route matched it.
+
+    Never a network error: a missing route must not look like injected chaos.
+    """
+
+    def __init__(self, method: str, url: str, misses: Sequence[RouteMiss]) -> None:
+        self.method = method
+        self.url = url
+        self.misses = list(misses)
+        lines = [f"no route matches {method} {url}"]
+        if not self.misses:
+            lines.append("  the server has no routes registered")
+        else:
+            lines.append("  registered routes, closest first:")
+            for miss in self.misses:
+                lines.append(f"    {miss.route}  <- {'; '.join(miss.reasons)}")
+        super().__init__("\n".join(lines))
+
+    @classmethod
+    def at_teardown(cls, errors: Sequence[UnmatchedRequestError]) -> UnmatchedRequestError:
+        """One error for every unmatched request of a test, raised when the test ends.
+
+        A client that catches every exception would otherwise hide a missing route.
+        """
+        first = errors[0]
+        error = cls(first.method, first.url, first.misses)
+        count = len(errors)
+        error.args = (
+            f"{count} request{'s' if count != 1 else ''} reached the mock server without a "
+            f"matching route (the client may have swallowed the error); first:\n{first}",
+        )
+        return error
+
+
+class messages:
+    """Message builders for text that is not an exception (warnings, report lines)."""
+
+    @staticmethod
+    def seed_header(seed: int, source: str) -> str:
+        return f"chaos seed: {seed} ({source}; replay with --chaos-seed {seed})"
+
+    @staticmethod
+    def failure_section(run_seed: int, test_seed: int, nodeid: str) -> str:
+        return (
+            f"run seed: {run_seed}   test seed: {test_seed}\n"
+            f"replay:   pytest '{nodeid}' --chaos-seed {run_seed}"
+        )
+
+    @staticmethod
+    def not_called(routes: Sequence[str]) -> str:
+        return "routes registered but never called:\n" + "\n".join(f"  {r}" for r in routes)
+
+    @staticmethod
+    def bad_seed(value: str) -> str:
+        return f"--chaos-seed: {value!r} is not a non-negative integer"
+
+    @staticmethod
+    def pending_server_tasks(count: int) -> str:
+        return f"{count} server-side task(s) still running at teardown were cancelled"

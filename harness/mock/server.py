@@ -1,0 +1,290 @@
+"""MockServer: one set of routes standing in for an exchange's API.
+
+The server owns routes, the journal and the request pipeline; backends (in-process,
+and sockets later) only carry requests to :meth:`MockServer.handle` and answers back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from yarl import URL
+
+from harness.errors import MockConfigError, UnmatchedRequestError, messages
+from harness.mock.journal import Journal, JournalEntry
+from harness.mock.routes import Request, Response, Route
+
+__all__ = ["MockServer"]
+
+_DEFAULT_BASE_URL = "https://api.exchange.test"
+
+
+class MockServer:
+    """A route-based mock of an exchange API.
+
+    >>> server = MockServer("https://api.exchange.test")
+    >>> bars = server.get("/api/v3/klines", params={"symbol": "BTCUSDT"}).respond(json=[])
+    >>> async with server.intercept():     # every aiohttp.ClientSession is served by the routes
+    ...     ...
+    """
+
+    def __init__(
+        self,
+        base_url: str = _DEFAULT_BASE_URL,
+        *,
+        seed: int | None = None,
+        journal_size: int = 10_000,
+        assert_all_called: bool = False,
+    ) -> None:
+        try:
+            url = URL(base_url)
+        except (TypeError, ValueError) as exc:
+            raise MockConfigError("MockServer", f"base_url={base_url!r}: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise MockConfigError(
+                "MockServer",
+                f"base_url={base_url!r}",
+                "expected an absolute http(s) URL such as 'https://api.exchange.test'",
+            )
+        self.base_url = url.with_query(None).with_fragment(None)
+        self._base_path = self.base_url.path.rstrip("/")
+        self.seed = seed
+        self.assert_all_called = assert_all_called
+        self.routes: list[Route] = []
+        self.journal = Journal(journal_size)
+        self.unmatched: list[UnmatchedRequestError] = []
+        self._journal_size = journal_size
+        self._next_index = 0
+        self._t0 = time.monotonic()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._intercepting = 0
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The base URL clients should use (no trailing slash)."""
+        return str(self.base_url).rstrip("/")
+
+    def owns(self, url: URL) -> str | None:
+        """The path relative to the base URL when ``url`` belongs to this server."""
+        if (url.scheme, url.host, url.port) != (
+            self.base_url.scheme,
+            self.base_url.host,
+            self.base_url.port,
+        ):
+            return None
+        path = url.path
+        if not self._base_path:
+            return path
+        if path == self._base_path:
+            return "/"
+        if path.startswith(self._base_path + "/"):
+            return path[len(self._base_path) :]
+        return None
+
+    # -- routes ---------------------------------------------------------------------------
+    def route(
+        self,
+        method: str,
+        path: str | re.Pattern[str],
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        name: str | None = None,
+    ) -> Route:
+        """Register a route; the first registered route that matches answers."""
+        route = Route(
+            method,
+            path,
+            params=params,
+            headers=headers,
+            json=json,
+            name=name,
+            max_calls=self._journal_size,
+        )
+        self.routes.append(route)
+        return route
+
+    def get(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("DELETE", path, **kw)
+
+    def head(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("HEAD", path, **kw)
+
+    def options(self, path: str | re.Pattern[str], **kw: Any) -> Route:
+        return self.route("OPTIONS", path, **kw)
+
+    # -- the pipeline ---------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since the server was created (or last reset)."""
+        return time.monotonic() - self._t0
+
+    def next_index(self) -> int:
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    def find_route(self, request: Request, rel_path: str) -> Route:
+        for route in self.routes:
+            captured = route.match(request, rel_path)
+            if captured is not None:
+                request.path_params = captured
+                return route
+        misses = sorted(
+            (route.miss(request, rel_path) for route in self.routes),
+            key=lambda pair: -pair[0],
+        )
+        error = UnmatchedRequestError(request.method, str(request.url), [m for _, m in misses])
+        self.unmatched.append(error)
+        raise error
+
+    async def handle(self, request: Request, rel_path: str) -> Response:
+        """Match, answer and journal one request. Raises what the client should see."""
+        entry = JournalEntry.from_request(request, self.now(), None)
+        self.journal.append(entry)
+        try:
+            route = self.find_route(request, rel_path)
+        except UnmatchedRequestError as exc:
+            entry.error = type(exc).__name__
+            raise
+        entry.route = route.name
+        try:
+            response = await route.responder(request)
+        except asyncio.CancelledError:
+            entry.error = "cancelled at teardown (still in progress)"
+            route.record(request, None)
+            raise
+        except BaseException as exc:
+            entry.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            route.record(request, None)
+            raise
+        entry.set_response(response)
+        entry.duration = self.now() - entry.t
+        route.record(request, response)
+        return response
+
+    def note_client_outcome(self, index: int, outcome: str) -> None:
+        """Record what the client saw for request ``index`` (a timeout, a dropped connection)."""
+        for entry in reversed(self.journal):
+            if entry.index == index:
+                entry.client_outcome = outcome
+                return
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Keep a server-side task so it can be cancelled when the server stops."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_settle)
+
+    def cancel_tasks(self) -> int:
+        """Cancel server-side work still running (a hung responder, a long delay)."""
+        cancelled = 0
+        for task in list(self._tasks):
+            if not task.done() and not task.get_loop().is_closed():
+                task.cancel()
+                cancelled += 1
+        self._tasks.clear()
+        return cancelled
+
+    @contextlib.contextmanager
+    def _interception(self) -> Iterator[MockServer]:
+        from harness.mock.inprocess import dispatcher
+
+        dispatcher.add_server(self)
+        self._intercepting += 1
+        try:
+            yield self
+        finally:
+            self._intercepting -= 1
+            dispatcher.remove_server(self)
+            self.cancel_tasks()
+
+    def intercept(self) -> _InterceptContext:
+        """Serve every aiohttp ``ClientSession`` request to this server's URL in-process.
+
+        Usable as ``with`` or ``async with``. Sessions created before, inside, or by
+        third-party code are all intercepted.
+        """
+        return _InterceptContext(self)
+
+    @property
+    def intercepting(self) -> bool:
+        return self._intercepting > 0
+
+    def reset(self) -> None:
+        """Forget calls and the journal; keep the routes."""
+        for route in self.routes:
+            route.reset()
+        self.journal.clear()
+        self.unmatched.clear()
+        self._next_index = 0
+        self._t0 = time.monotonic()
+
+    def clear(self) -> None:
+        """Remove every route and forget everything."""
+        self.reset()
+        self.routes.clear()
+
+    def uncalled_routes(self) -> list[Route]:
+        return [r for r in self.routes if not r.called]
+
+    def verify(self) -> None:
+        """Raise when a request went unmatched, or (with assert_all_called) a route was unused."""
+        __tracebackhide__ = True
+        if self.unmatched:
+            raise UnmatchedRequestError.at_teardown(self.unmatched)
+        if self.assert_all_called:
+            uncalled = self.uncalled_routes()
+            if uncalled:
+                raise AssertionError(messages.not_called([r.describe() for r in uncalled]))
+
+    def __repr__(self) -> str:
+        return f"<MockServer {self.url} routes={len(self.routes)}>"
+
+
+def _settle(task: asyncio.Task[Any]) -> None:
+    # The client may have stopped waiting (timeout): the outcome stays in the journal,
+    # and asyncio must not report an exception nobody retrieved.
+    if not task.cancelled():
+        task.exception()
+
+
+class _InterceptContext:
+    """``with server.intercept():`` and ``async with server.intercept():`` alike."""
+
+    def __init__(self, server: MockServer) -> None:
+        self._server = server
+        self._cm: contextlib.AbstractContextManager[MockServer] | None = None
+
+    def __enter__(self) -> MockServer:
+        self._cm = self._server._interception()
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._cm is not None
+        self._cm.__exit__(*exc)  # type: ignore[arg-type]
+
+    async def __aenter__(self) -> MockServer:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
