@@ -27,6 +27,94 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo())
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from harness.errors import ScenarioError, ScenarioProblem
+    from harness.scenario import iter_load
+
+    problems: list[ScenarioProblem] = []
+    names: dict[str, str] = {}
+    count = 0
+    for file, result in iter_load(args.paths):
+        count += 1
+        if isinstance(result, ScenarioError):
+            problems.extend(result.problems)
+        elif result.name in names:
+            problems.append(
+                ScenarioProblem(
+                    str(file),
+                    1,
+                    "name",
+                    f"scenario name {result.name!r} is also used by {names[result.name]}",
+                )
+            )
+        else:
+            names[result.name] = str(file)
+    if count == 0:
+        print(f"no scenario files (*.yaml, *.yml) in {' '.join(args.paths)}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if problems:
+        bad = len({p.file for p in problems})
+        print(f"{bad} of {count} scenario files invalid, {len(problems)} problems", file=sys.stderr)
+        return 2
+    print(f"{count} scenario{'s' if count != 1 else ''} valid")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.errors import ScenarioError
+    from harness.scenario import builtin_dir, load_library
+
+    try:
+        library = load_library(args.paths or [builtin_dir()])
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    rows = [
+        {"name": s.name, "kinds": s.kinds, "tags": list(s.tags), "file": s.source}
+        for s in sorted(library.values(), key=lambda s: s.name)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} scenarios")
+    table.add_column("name", no_wrap=True)
+    table.add_column("fault kinds")
+    table.add_column("tags")
+    table.add_column("file", overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["name"], ", ".join(row["kinds"]), ", ".join(row["tags"]), _short(row["file"])
+        )
+    Console().print(table)
+    return 0
+
+
+def _short(path: str | None) -> str:
+    from pathlib import Path
+
+    if path is None:
+        return ""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return Path(path).name
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from harness.scenario import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chaos-harness",
@@ -38,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("demo", help="an example client meets the mock exchange").set_defaults(
         func=_cmd_demo
+    )
+    validate = sub.add_parser("validate", help="check scenario files; exit 2 on any problem")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    validate.set_defaults(func=_cmd_validate)
+    listing = sub.add_parser("list", help="list scenarios (default: the built-in library)")
+    listing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(func=_cmd_list)
+    sub.add_parser("schema", help="print the JSON Schema of scenario files").set_defaults(
+        func=_cmd_schema
     )
     return parser
 

@@ -1,22 +1,24 @@
-"""``make demo``: an example trading client meets the mock exchange, with readable output.
+"""``make demo``: an example trading client meets a faulty mock exchange, with readable output.
 
 The client is a small, plain aiohttp client of the kind users write: it opens its own
 ClientSession, retries 429/5xx with Retry-After, and uses a request timeout. The mock
-exchange answers it in-process; what each request met is printed from the journal.
+exchange answers it in-process while the chaos engine injects maintenance, a rate limit,
+a hang, a connection reset and latency; the journal and the fault log show what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
 from rich.console import Console
 from rich.table import Table
 
+from harness import faults
+from harness.chaos import Chaos
 from harness.errors import LiveEndpointBlocked, UnmatchedRequestError
 from harness.guard import LiveEndpointGuard
-from harness.mock import MockServer, Request, Response
+from harness.mock import MockServer
 
 BASE = "https://api.exchange.test"
 
@@ -46,25 +48,21 @@ class TickerClient:
             raise RuntimeError(f"no price for {symbol} after {self.attempts} attempts")
 
 
-async def _slow(request: Request) -> dict[str, Any]:
-    await asyncio.sleep(1.0)
-    return {"symbol": request.query["symbol"], "price": "64000.5"}
-
-
 async def run_demo(console: Console | None = None) -> int:
     console = console or Console()
     console.rule("[bold]trading-chaos-harness demo[/bold]: a ticker client meets a moody exchange")
     server = MockServer(BASE)
-    ticker = server.get("/v1/ticker", params={"symbol": "BTCUSDT"}).respond_seq(
-        [
-            Response(503, json={"error": {"code": "maintenance", "message": "back soon"}}),
-            Response(
-                429, json={"error": {"code": "rate_limited"}}, headers={"Retry-After": "0.02"}
-            ),
-            _slow,  # the client's 0.2 s timeout fires
-            {"symbol": "BTCUSDT", "price": "64000.5"},
-        ]
+    ticker = server.get("/v1/ticker", params={"symbol": "BTCUSDT"}).respond(
+        json={"symbol": "BTCUSDT", "price": "64000.5"}
     )
+    chaos = Chaos(server, seed=2024)
+    chaos.inject(faults.Error(preset="maintenance", retry_after_s=0.02), schedule={"first": 1})
+    chaos.inject(
+        faults.Error(preset="rate_limited", retry_after_s=0.02), schedule={"after": 1, "first": 1}
+    )
+    chaos.inject(faults.Hang(), schedule={"after": 2, "first": 1})  # the client's timeout fires
+    chaos.inject(faults.Reset(), schedule={"after": 3, "first": 1})  # aiohttp re-sends the GET
+    chaos.inject(faults.Latency(p50_ms=5, p99_ms=40))
     client = TickerClient(BASE)
     with LiveEndpointGuard(), server.intercept():
         price = await client.price("BTCUSDT")
@@ -96,5 +94,11 @@ async def run_demo(console: Console | None = None) -> int:
             entry.client_outcome or ("response" if entry.status else "error"),
         )
     console.print(table)
+    faults_table = Table(title=f"fault log (seed {chaos.seed}: the same faults on every run)")
+    for column in ("request", "fault", "parameters"):
+        faults_table.add_column(column)
+    for line in chaos.log:
+        faults_table.add_row(str(line["index"]), line["kind"], str(line["params"]))
+    console.print(faults_table)
     server.cancel_tasks()
     return 0

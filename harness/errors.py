@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ConnectionDrop",
     "FaultConfigError",
     "HarnessError",
     "InvariantViolation",
@@ -20,8 +21,10 @@ __all__ = [
     "MockConfigError",
     "ScenarioError",
     "ToxiproxyError",
+    "TruncatedBody",
     "UnmatchedRequestError",
     "UsageError",
+    "WireFault",
     "messages",
 ]
 
@@ -59,7 +62,26 @@ class FaultConfigError(HarnessError, ValueError):
         self.argument = argument
         self.value = value
         self.expected = expected
-        super().__init__(f"{kind}: {argument}={value!r} {expected}")
+        self.problems = [(argument, value, expected)]
+        super().__init__(self._line(kind, argument, value, expected))
+
+    @staticmethod
+    def _line(kind: str, argument: str, value: object, expected: str) -> str:
+        if not argument:  # a rule about several arguments together
+            return f"{kind}: {expected}"
+        return f"{kind}: {argument}={value!r} {expected}"
+
+    @classmethod
+    def from_problems(
+        cls, kind: str, problems: Sequence[tuple[str, object, str]]
+    ) -> FaultConfigError:
+        """One error for several bad arguments, each named with its value."""
+        argument, value, expected = problems[0]
+        error = cls(kind, argument, value, expected)
+        error.problems = list(problems)
+        if len(problems) > 1:
+            error.args = ("; ".join(cls._line(kind, a, v, e) for a, v, e in problems),)
+        return error
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,37 @@ class ScenarioError(HarnessError, ValueError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in scenario"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class WireFault(Exception):
+    """A signal from the chaos engine to a backend: do this to the connection.
+
+    Never reaches users: the in-process backend turns it into the exception aiohttp would
+    raise, the socket backend does it to the real connection.
+    """
+
+
+class ConnectionDrop(WireFault):
+    """Close the connection without a response: ``disconnect`` (FIN) or ``reset`` (RST)."""
+
+    def __init__(self, mode: str, *, after_response: bool = False) -> None:
+        self.mode = mode
+        self.after_response = after_response
+        super().__init__(mode)
+
+
+class TruncatedBody(WireFault):
+    """Send the status, the headers and only the first ``keep`` bytes of the body, then close.
+
+    ``framing="content_length"`` announces the full length (the client sees a payload error);
+    ``"close"`` announces none, so the body simply ends (the client sees broken JSON).
+    """
+
+    def __init__(self, response: object, keep: int, framing: str) -> None:
+        self.response = response
+        self.keep = keep
+        self.framing = framing
+        super().__init__(f"truncate at {keep} bytes ({framing})")
 
 
 class MarketDataError(HarnessError, ValueError):
@@ -183,6 +236,13 @@ class messages:
     @staticmethod
     def bad_seed(value: str) -> str:
         return f"--chaos-seed: {value!r} is not a non-negative integer"
+
+    @staticmethod
+    def scenario_fixture_unparametrized(nodeid: str) -> str:
+        return (
+            f"{nodeid}: the 'scenario' fixture is parametrized by the plugin; request it as a "
+            "test argument (not through getfixturevalue) so --chaos-scenarios can apply"
+        )
 
     @staticmethod
     def pending_server_tasks(count: int) -> str:

@@ -13,18 +13,23 @@ from typing import Any
 
 import pytest
 
+from harness.chaos.engine import Chaos
 from harness.errors import messages
+from harness.faultlog import FaultLogWriter
 from harness.guard import LiveEndpointGuard
 from harness.mock.server import MockServer
+from harness.scenario import Scenario, load_scenario, select_scenarios
 from harness.seeding import derive_seed, new_run_seed
 
-__all__ = ["DEFAULT_BASE_URL"]
+__all__ = ["DEFAULT_BASE_URL", "run_seed"]
 
 DEFAULT_BASE_URL = "https://api.exchange.test"
-HARNESS_FIXTURES = frozenset(("mock_server", "chaos_seed"))
+HARNESS_FIXTURES = frozenset(("mock_server", "chaos_seed", "chaos", "scenario"))
 
 _RUN_SEED = pytest.StashKey[tuple[int, str]]()
 _PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_FAULT_LOG = pytest.StashKey[FaultLogWriter | None]()
+_SCENARIOS = pytest.StashKey[list[Scenario]]()
 
 
 def _seed_arg(value: str) -> int:
@@ -52,6 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="turn off the live-endpoint guard (tests using the harness may reach real hosts)",
     )
+    group.addoption(
+        "--chaos-log",
+        metavar="PATH",
+        default=None,
+        help="write the fault log of the whole run (every xdist worker) to PATH as JSON lines",
+    )
+    group.addoption(
+        "--chaos-scenarios",
+        metavar="SPEC",
+        default=None,
+        help="scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
+        "folders or globs (default: the built-in library plus ./scenarios)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,15 +77,45 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "chaos(seed=None): a chaos test; seed= fixes this test's seed (select with -m chaos)",
     )
+    config.addinivalue_line(
+        "markers",
+        "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
+    )
     workerinput = getattr(config, "workerinput", None)
+    log_path = config.getoption("--chaos-log", None)
     if workerinput is not None and "chaos_seed" in workerinput:
         config.stash[_RUN_SEED] = (int(workerinput["chaos_seed"]), workerinput["chaos_seed_source"])
+        worker = str(workerinput.get("workerid", "worker"))
+        config.stash[_FAULT_LOG] = FaultLogWriter(log_path, worker) if log_path else None
         return
     given = config.getoption("--chaos-seed", None)
     if given is not None:
         config.stash[_RUN_SEED] = (given, "from --chaos-seed")
     else:
         config.stash[_RUN_SEED] = (new_run_seed(), "random")
+    if log_path:
+        FaultLogWriter.discard_parts(log_path)
+        config.stash[_FAULT_LOG] = FaultLogWriter(log_path, "main")
+    else:
+        config.stash[_FAULT_LOG] = None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    writer = session.config.stash.get(_FAULT_LOG, None)
+    if writer is not None and not hasattr(session.config, "workerinput"):
+        writer.merge()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    if _SCENARIOS not in config.stash:
+        config.stash[_SCENARIOS] = select_scenarios(
+            config.getoption("--chaos-scenarios", None), project_root=config.rootpath
+        )
+    scenarios = config.stash[_SCENARIOS]
+    metafunc.parametrize("scenario", scenarios, ids=[s.name for s in scenarios], indirect=True)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -136,6 +184,13 @@ def _chaos_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _chaos_scenario_marker(request: pytest.FixtureRequest) -> None:
+    """A test with @pytest.mark.chaos_scenario gets its chaos even without asking for it."""
+    if request.node.get_closest_marker("chaos_scenario") is not None:
+        request.getfixturevalue("chaos")
+
+
 @pytest.fixture
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     """This test's seed: derived from the run seed and the node id (same under any -n)."""
@@ -163,3 +218,41 @@ def mock_server(
         yield server
     if not _test_failed(request.node):
         server.verify()
+
+
+@pytest.fixture
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    """The scenario this test instance runs under (parametrized by --chaos-scenarios)."""
+    param = getattr(request, "param", None)
+    if param is None:
+        raise pytest.UsageError(messages.scenario_fixture_unparametrized(request.node.nodeid))
+    return param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def chaos(
+    request: pytest.FixtureRequest, mock_server: MockServer, chaos_seed: int
+) -> Iterator[Chaos]:
+    """Faults for this test, bound to ``mock_server`` and the test's seed.
+
+    Loads the scenarios of ``@pytest.mark.chaos_scenario(...)`` and the ``scenario``
+    parameter; ``chaos.inject(...)`` adds more. Fault-log lines go to ``chaos.log`` and,
+    with ``--chaos-log``, to the run's log.
+    """
+    config = request.config
+    engine = Chaos(mock_server, chaos_seed, run_seed=run_seed(config), test=request.node.nodeid)
+    for marker in reversed(list(request.node.iter_markers("chaos_scenario"))):
+        for name in marker.args:
+            if isinstance(name, Scenario):
+                engine.load(name)
+            else:
+                engine.load(load_scenario(name, project_root=config.rootpath))
+    if "scenario" in request.fixturenames:
+        engine.load(request.getfixturevalue("scenario"))
+    try:
+        yield engine
+    finally:
+        writer = config.stash.get(_FAULT_LOG, None)
+        if writer is not None:
+            writer.write(engine.log)
+        engine.detach()

@@ -19,6 +19,7 @@ live-endpoint guard is off; otherwise they raise ``LiveEndpointBlocked``.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -28,7 +29,12 @@ from unittest.mock import patch
 
 import aiohttp
 from aiohttp import ClientResponse, ClientTimeout, RequestInfo
-from aiohttp.client_exceptions import SocketTimeoutError
+from aiohttp.client_exceptions import (
+    ClientOSError,
+    ClientPayloadError,
+    ServerDisconnectedError,
+    SocketTimeoutError,
+)
 from aiohttp.helpers import TimerNoop
 from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
@@ -36,7 +42,7 @@ from aioresponses import aioresponses
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
-from harness.errors import LiveEndpointBlocked
+from harness.errors import ConnectionDrop, LiveEndpointBlocked, TruncatedBody
 from harness.mock.routes import Request, Response
 
 if TYPE_CHECKING:
@@ -91,8 +97,13 @@ def build_client_response(
     request_headers: CIMultiDict[str],
     response: Response,
     loop: asyncio.AbstractEventLoop,
+    truncated: TruncatedBody | None = None,
 ) -> ClientResponse:
-    """A real ``ClientResponse`` whose body is already in its stream, as after a socket read."""
+    """A real ``ClientResponse`` whose body is already in its stream, as after a socket read.
+
+    With ``truncated``, the stream holds only the first bytes and then fails (or ends) the
+    way aiohttp's parser does when a server closes mid-body.
+    """
     resp = session._response_class(
         method,
         url,
@@ -107,7 +118,11 @@ def build_client_response(
     )
     body = b"" if method == "HEAD" else response.body
     headers = CIMultiDict(response.headers)
-    headers["Content-Length"] = str(len(response.body))
+    if truncated is not None and truncated.framing == "close":
+        headers.pop("Content-Length", None)
+        headers["Connection"] = "close"
+    else:
+        headers["Content-Length"] = str(len(response.body))
     resp.version = HttpVersion11
     resp.status = response.status
     reason = response.reason
@@ -124,9 +139,20 @@ def build_client_response(
         resp._raw_cookie_headers = tuple(cookies)
         session._cookie_jar.update_cookies_from_headers(list(cookies), url)
     content = StreamReader(_NULL_PROTOCOL, _READ_LIMIT, loop=loop)  # type: ignore[arg-type]
+    if truncated is not None and method != "HEAD":
+        body = body[: truncated.keep]
     if body:
         content.feed_data(body)
-    content.feed_eof()
+    if truncated is not None and truncated.framing == "content_length" and method != "HEAD":
+        content.set_exception(
+            ClientPayloadError(
+                "Response payload is not completed: <ContentLengthError: 400, message='Not "
+                "enough data to satisfy content length header (received "
+                f"{truncated.keep} of {len(response.body)} bytes).'>"
+            )
+        )
+    else:
+        content.feed_eof()
     resp.content = content
     resp._closed = False
     return resp
@@ -284,17 +310,40 @@ class _Dispatcher:
         body, content_type = await _encode_body(session, kwargs)
         if content_type and "Content-Type" not in headers:
             headers["Content-Type"] = content_type
-        request = Request(
-            method=method,
-            url=url,
-            path=url.path,
-            query=MultiDictProxy(url.query),  # type: ignore[arg-type]
-            headers=CIMultiDictProxy(headers),
-            body=body,
-            index=server.next_index(),
-        )
-        response = await self._serve(server, request, rel_path, kwargs, session, loop)
-        resp = build_client_response(session, method, url, headers, response, loop)
+        when, by_read = _deadline(loop, _client_timeout(session, kwargs))
+        # aiohttp re-sends an idempotent request once when the connection closes before
+        # any response byte (ClientSession._retry_connection); so does this backend.
+        retry = getattr(session, "_retry_connection", True) and method in IDEMPOTENT_METHODS
+        attempt = 1
+        while True:
+            request = Request(
+                method=method,
+                url=url,
+                path=url.path,
+                query=MultiDictProxy(url.query),  # type: ignore[arg-type]
+                headers=CIMultiDictProxy(headers),
+                body=body,
+                index=server.next_index(),
+                attempt=attempt,
+            )
+            truncated: TruncatedBody | None = None
+            try:
+                response = await self._serve(server, request, rel_path, when, by_read, loop)
+            except ConnectionDrop as drop:
+                error = _drop_error(drop)
+                if retry and attempt == 1:
+                    server.note_client_outcome(
+                        request.index, f"{type(error).__name__}; aiohttp re-sent the request"
+                    )
+                    attempt = 2
+                    continue
+                server.note_client_outcome(request.index, repr(error))
+                raise error from None
+            except TruncatedBody as cut:
+                truncated = cut
+                response = cut.response  # type: ignore[assignment]
+            break
+        resp = build_client_response(session, method, url, headers, response, loop, truncated)
         raise_for_status = kwargs.get("raise_for_status")
         if raise_for_status is None:
             raise_for_status = getattr(session, "_raise_for_status", False)
@@ -309,16 +358,10 @@ class _Dispatcher:
         server: MockServer,
         request: Request,
         rel_path: str,
-        kwargs: Mapping[str, Any],
-        session: aiohttp.ClientSession,
+        when: float | None,
+        by_read: bool,
         loop: asyncio.AbstractEventLoop,
     ) -> Response:
-        timeout = kwargs.get("timeout", None) if "timeout" in kwargs else session.timeout
-        if timeout is None:
-            timeout = ClientTimeout(total=None)
-        elif not isinstance(timeout, ClientTimeout):
-            timeout = ClientTimeout(total=timeout)
-        when, by_read = _deadline(loop, timeout)
         # The server's work is a task of its own: when the client times out or is
         # cancelled, the exchange goes on (an order still gets placed), as over a socket.
         task = loop.create_task(server.handle(request, rel_path))
@@ -336,6 +379,25 @@ class _Dispatcher:
                 raise SocketTimeoutError("Timeout on reading data from socket") from None
             server.note_client_outcome(request.index, "TimeoutError (total)")
             raise TimeoutError() from None
+
+
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+
+
+def _client_timeout(session: aiohttp.ClientSession, kwargs: Mapping[str, Any]) -> ClientTimeout:
+    timeout = kwargs.get("timeout", session.timeout)
+    if timeout is None:
+        return ClientTimeout(total=None)
+    if not isinstance(timeout, ClientTimeout):
+        return ClientTimeout(total=timeout)
+    return timeout
+
+
+def _drop_error(drop: ConnectionDrop) -> Exception:
+    """The exception aiohttp raises when a server drops the connection this way."""
+    if drop.mode == "reset":
+        return ClientOSError(errno.ECONNRESET, "Connection reset by peer")
+    return ServerDisconnectedError()
 
 
 dispatcher = _Dispatcher()

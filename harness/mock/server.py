@@ -11,15 +11,34 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from yarl import URL
 
-from harness.errors import MockConfigError, UnmatchedRequestError, messages
+from harness.errors import (
+    ConnectionDrop,
+    MockConfigError,
+    TruncatedBody,
+    UnmatchedRequestError,
+    messages,
+)
 from harness.mock.journal import Journal, JournalEntry
 from harness.mock.routes import Request, Response, Route
 
-__all__ = ["MockServer"]
+__all__ = ["ChaosHooks", "MockServer"]
+
+
+class ChaosHooks(Protocol):
+    """What the server asks of a chaos engine (harness.chaos.Chaos implements it)."""
+
+    async def before(
+        self, request: Request, route: Route, rel_path: str, entry: JournalEntry
+    ) -> Response | None: ...
+
+    async def after(
+        self, request: Request, route: Route, rel_path: str, response: Response, entry: JournalEntry
+    ) -> Response: ...
+
 
 _DEFAULT_BASE_URL = "https://api.exchange.test"
 
@@ -63,6 +82,7 @@ class MockServer:
         self._t0 = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._intercepting = 0
+        self.chaos: ChaosHooks | None = None
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -157,7 +177,11 @@ class MockServer:
         raise error
 
     async def handle(self, request: Request, rel_path: str) -> Response:
-        """Match, answer and journal one request. Raises what the client should see."""
+        """Match, run chaos and the responder, journal. Raises what the client should see.
+
+        Wire faults (a dropped connection, a truncated body) leave as ``WireFault``
+        signals for the backend to carry out.
+        """
         entry = JournalEntry.from_request(request, self.now(), None)
         self.journal.append(entry)
         try:
@@ -166,10 +190,29 @@ class MockServer:
             entry.error = type(exc).__name__
             raise
         entry.route = route.name
+        chaos = self.chaos
+        response: Response | None = None
         try:
-            response = await route.responder(request)
+            if chaos is not None:
+                response = await chaos.before(request, route, rel_path, entry)
+            if response is None:
+                response = await route.responder(request)
+                entry.set_response(response)
+                if chaos is not None:
+                    response = await chaos.after(request, route, rel_path, response, entry)
         except asyncio.CancelledError:
             entry.error = "cancelled at teardown (still in progress)"
+            route.record(request, None)
+            raise
+        except ConnectionDrop as drop:
+            entry.error = f"connection {drop.mode}" + (
+                " after the responder ran" if drop.after_response else ""
+            )
+            route.record(request, None)
+            raise
+        except TruncatedBody as cut:
+            entry.set_response(cut.response)  # type: ignore[arg-type]
+            entry.error = f"body truncated at {cut.keep} bytes ({cut.framing})"
             route.record(request, None)
             raise
         except BaseException as exc:
@@ -180,6 +223,10 @@ class MockServer:
         entry.duration = self.now() - entry.t
         route.record(request, response)
         return response
+
+    def attach_chaos(self, chaos: ChaosHooks | None) -> None:
+        """Put a chaos engine between the routes and their responders (None removes it)."""
+        self.chaos = chaos
 
     def note_client_outcome(self, index: int, outcome: str) -> None:
         """Record what the client saw for request ``index`` (a timeout, a dropped connection)."""

@@ -1,0 +1,38 @@
+"""Fault classes, named after their kind: ``faults.Latency(p50_ms=20, p99_ms=250)``.
+
+Each kind is one class in :mod:`harness.chaos.faults`; this module is their public face.
+"""
+
+from harness.chaos.faults import (
+    AckLost,
+    Corrupt,
+    Disconnect,
+    Error,
+    Fault,
+    Hang,
+    Latency,
+    RateLimit,
+    Reset,
+    Stale,
+    Truncate,
+    registry,
+)
+from harness.chaos.schedule import Match, Schedule, Window
+
+__all__ = [
+    "AckLost",
+    "Corrupt",
+    "Disconnect",
+    "Error",
+    "Fault",
+    "Hang",
+    "Latency",
+    "Match",
+    "RateLimit",
+    "Reset",
+    "Schedule",
+    "Stale",
+    "Truncate",
+    "Window",
+    "registry",
+]

@@ -1,0 +1,430 @@
+"""Scenarios: faults (and the invariants to check) described in YAML, validated with places.
+
+Every problem of a file is reported at once, each as
+``path/file.yaml:LINE: faults[1].latency.p99_ms: must be >= p50_ms=80``; unknown keys
+get a "did you mean" hint. The model is pydantic, built from the fault registry, so a
+fault kind registered anywhere is usable from YAML, and the JSON Schema editors use is
+generated from the same model (``chaos-harness schema``).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from difflib import get_close_matches
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+
+from harness.chaos.faults import Fault, clean_message, registry
+from harness.errors import ScenarioError, ScenarioProblem
+
+__all__ = [
+    "Scenario",
+    "builtin_dir",
+    "find_scenario_files",
+    "load_library",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_json_schema",
+    "select_scenarios",
+]
+
+SCHEMA_FILE = "scenario.schema.json"
+_SUFFIXES = (".yaml", ".yml")
+
+
+class Scenario(BaseModel):
+    """A named set of faults (and the invariants a client must keep under them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="kebab-case, unique")
+    description: str = Field(min_length=1, description="what it simulates, for a trader")
+    tags: list[str] = Field(default_factory=list)
+    faults: list[Fault] = Field(min_length=1)
+    invariants: list[str | dict[str, dict[str, Any]]] = Field(
+        default_factory=list,
+        description="invariant names, or {name: {argument: value}}",
+    )
+    _source: str | None = PrivateAttr(None)
+
+    @field_validator("invariants")
+    @classmethod
+    def _invariant_shape(cls, value: list[Any]) -> list[Any]:
+        for item in value:
+            if isinstance(item, dict) and len(item) != 1:
+                raise ValueError(f"an invariant with arguments is one key: got {sorted(item)}")
+        return value
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from (None when built in Python)."""
+        return self._source
+
+    @property
+    def kinds(self) -> list[str]:
+        """Fault kinds in order of first appearance."""
+        return list(dict.fromkeys(f.kind for f in self.faults))
+
+    def invariant_names(self) -> list[str]:
+        return [i if isinstance(i, str) else next(iter(i)) for i in self.invariants]
+
+
+@cache
+def _model_for(kinds: tuple[str, ...]) -> type[Scenario]:
+    classes = tuple(registry()[k] for k in kinds)
+    union: Any = Annotated[Union[classes], Field(discriminator="kind")]  # noqa: UP007
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "Scenario",
+        __base__=Scenario,
+        faults=(list[union], Field(min_length=1, description="faults, applied in this order")),
+    )
+
+
+def scenario_model() -> type[Scenario]:
+    """The Scenario model with a ``faults`` union over every registered fault kind."""
+    return _model_for(tuple(sorted(registry())))
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    schema = scenario_model().model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "trading-chaos-harness scenario"
+    return schema
+
+
+# -- YAML with line numbers ---------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+def _index_nodes(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[tuple[Path_, int, str]]
+) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append(
+                    ((*path, key), key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                )
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index_nodes(value_node, (*path, key), lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _index_nodes(item, (*path, i), lines, problems)
+
+
+def _data_path(data: Any, loc: Sequence[Any]) -> Path_:
+    """The path into the YAML data for a pydantic loc (which may hold union tags)."""
+    out: list[str | int] = []
+    current = data
+    for elem in loc:
+        in_mapping = isinstance(current, Mapping) and elem in current
+        in_list = isinstance(current, list) and isinstance(elem, int) and 0 <= elem < len(current)
+        if in_mapping or in_list:
+            out.append(elem)
+            current = current[elem]
+        elif isinstance(current, Mapping) and current.get("kind") == elem:
+            continue  # a discriminated-union tag, not a key
+        else:
+            out.append(elem)
+            current = None
+    return tuple(out)
+
+
+def _line_for(lines: Mapping[Path_, int], path: Path_) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _format_loc(loc: Sequence[Any]) -> str:
+    text = ""
+    for elem in loc:
+        if isinstance(elem, int):
+            text += f"[{elem}]"
+        else:
+            text += ("." if text else "") + str(elem)
+    return text
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _known_fields(root: type[BaseModel], parent: Sequence[Any]) -> list[str]:
+    """Field names of the model found at ``parent`` (for "did you mean" hints)."""
+    tp: Any = root
+    for elem in parent:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if origin in (Union, types.UnionType):
+            members = [_unwrap(a) for a in typing.get_args(tp)]
+            tagged = [
+                m
+                for m in members
+                if isinstance(m, type)
+                and issubclass(m, BaseModel)
+                and "kind" in m.model_fields
+                and m.model_fields["kind"].default == elem
+            ]
+            if tagged:
+                tp = tagged[0]
+                continue
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            tp = models[0] if models else None
+            origin = typing.get_origin(tp)
+        if isinstance(elem, int):
+            tp = typing.get_args(tp)[0] if origin in (list, tuple) else None
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and elem in tp.model_fields:
+            tp = tp.model_fields[elem].annotation
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        models = [
+            m for m in typing.get_args(tp) if isinstance(m, type) and issubclass(m, BaseModel)
+        ]
+        tp = models[0] if models else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _problem_for_error(
+    err: Mapping[str, Any], data: Any, lines: Mapping[Path_, int], file: str, model: type[BaseModel]
+) -> ScenarioProblem:
+    loc = tuple(err["loc"])
+    etype = err["type"]
+    if etype in ("union_tag_invalid", "union_tag_not_found"):
+        kinds = sorted(registry())
+        path = _data_path(data, loc)
+        item = data
+        for p in path:
+            item = item[p] if isinstance(item, (list, Mapping)) else None
+        tag = item.get("kind") if isinstance(item, Mapping) else None
+        if etype == "union_tag_not_found" or tag is None:
+            message = f"missing 'kind' (one of {', '.join(kinds)})"
+        else:
+            near = get_close_matches(str(tag), kinds, n=1)
+            message = (
+                f"unknown fault kind {tag!r}"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + f"; known: {', '.join(kinds)}"
+            )
+        line = _line_for(lines, (*path, "kind"))
+        return ScenarioProblem(file, line, _format_loc(loc), message)
+    path = _data_path(data, loc)
+    known = _known_fields(model, loc[:-1]) if etype == "extra_forbidden" else []
+    message = clean_message(err, known)
+    if etype == "extra_forbidden":
+        message = f"unknown field {loc[-1]!r}" + message[len("is not a known field") :]
+    return ScenarioProblem(file, _line_for(lines, path), _format_loc(loc), message)
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario YAML; every problem in one :class:`ScenarioError`."""
+    problems: list[ScenarioProblem] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        raise ScenarioError(
+            [ScenarioProblem(source, line, "", f"invalid YAML: {message}")]
+        ) from None
+    except Exception as exc:
+        raise ScenarioError([ScenarioProblem(source, None, "", f"invalid YAML: {exc}")]) from None
+    if node is None or not isinstance(data, Mapping):
+        kind = "empty" if data is None else type(data).__name__
+        raise ScenarioError(
+            [
+                ScenarioProblem(
+                    source,
+                    1,
+                    "",
+                    f"a scenario is a mapping with name, description and faults (got {kind})",
+                )
+            ]
+        )
+    lines: dict[Path_, int] = {}
+    duplicates: list[tuple[Path_, int, str]] = []
+    _index_nodes(node, (), lines, duplicates)
+    problems.extend(ScenarioProblem(source, line, _format_loc(p), m) for p, line, m in duplicates)
+    if any(not isinstance(k, str) for k in data):
+        bad = [k for k in data if not isinstance(k, str)]
+        problems.append(ScenarioProblem(source, 1, "", f"keys must be strings (got {bad!r})"))
+        raise ScenarioError(problems)
+    model = scenario_model()
+    try:
+        scenario = model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(
+            _problem_for_error(err, data, lines, source, model)
+            for err in exc.errors(include_url=False)
+        )
+        problems.sort(key=lambda p: (p.line or 0, p.field))
+        raise ScenarioError(problems) from None
+    if problems:
+        raise ScenarioError(problems)
+    scenario._source = source
+    return scenario
+
+
+def load_file(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([ScenarioProblem(str(path), None, "", f"cannot read: {exc}")]) from None
+    return parse_scenario(text, str(path))
+
+
+# -- the library -------------------------------------------------------------------------
+
+
+def builtin_dir() -> Path:
+    """The built-in scenario library (inside the wheel, or the checkout's ``scenarios/``)."""
+    packaged = Path(str(resources.files("harness"))) / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """YAML files named directly or found (recursively, sorted) in folders."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(sorted(f for f in path.rglob("*") if f.suffix in _SUFFIXES and f.is_file()))
+        else:
+            out.append(path)
+    return out
+
+
+def iter_load(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Scenario | ScenarioError]]:
+    """Each file with its scenario, or with the error that says why it is not one."""
+    for file in find_scenario_files(paths):
+        try:
+            yield file, load_file(file)
+        except ScenarioError as exc:
+            yield file, exc
+
+
+def load_library(dirs: Iterable[str | Path] | None = None) -> dict[str, Scenario]:
+    """Scenarios by name from folders (default: the built-in library). Names must be unique."""
+    folders = list(dirs) if dirs is not None else [builtin_dir()]
+    found: dict[str, Scenario] = {}
+    problems: list[ScenarioProblem] = []
+    for file, result in iter_load(folders):
+        if isinstance(result, ScenarioError):
+            problems.extend(result.problems)
+            continue
+        if result.name in found:
+            problems.append(
+                ScenarioProblem(
+                    str(file),
+                    1,
+                    "name",
+                    f"scenario name {result.name!r} is also used by {found[result.name].source}",
+                )
+            )
+            continue
+        found[result.name] = result
+    if problems:
+        raise ScenarioError(problems)
+    return found
+
+
+def default_dirs(project_root: str | Path | None = None) -> list[Path]:
+    """The built-in library plus the project's own ``scenarios/`` folder when it has one."""
+    dirs = [builtin_dir()]
+    if project_root is not None:
+        own = Path(project_root) / "scenarios"
+        if own.is_dir() and own.resolve() != dirs[0].resolve():
+            dirs.append(own)
+    return dirs
+
+
+def load_scenario(name_or_path: str | Path, *, project_root: str | Path | None = None) -> Scenario:
+    """A scenario by file path, or by name from the library (built-in plus project)."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in _SUFFIXES or path.is_file():
+        return load_file(path)
+    library = load_library(default_dirs(project_root if project_root is not None else Path.cwd()))
+    if text in library:
+        return library[text]
+    near = get_close_matches(text, list(library), n=3)
+    hint = f"did you mean {', '.join(repr(n) for n in near)}? " if near else ""
+    raise ScenarioError(
+        [
+            ScenarioProblem(
+                text,
+                None,
+                "",
+                f"no scenario named {text!r} in the library; {hint}"
+                f"known: {', '.join(sorted(library))}",
+            )
+        ]
+    )
+
+
+def select_scenarios(spec: str | None, project_root: str | Path | None = None) -> list[Scenario]:
+    """Scenarios for ``--chaos-scenarios``: comma-separated paths, folders, globs or names."""
+    dirs = default_dirs(project_root)
+    if not spec:
+        return sorted(load_library(dirs).values(), key=lambda s: s.name)
+    library: dict[str, Scenario] | None = None
+    chosen: dict[str, Scenario] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        path = Path(part)
+        if path.is_dir() or path.is_file():
+            items = list(load_library([path]).values()) if path.is_dir() else [load_file(path)]
+        elif any(ch in part for ch in "*?["):
+            library = library if library is not None else load_library(dirs)
+            from fnmatch import fnmatch
+
+            items = [s for n, s in library.items() if fnmatch(n, part)]
+            items += [load_file(f) for f in sorted(Path().glob(part)) if f.suffix in _SUFFIXES]
+            if not items:
+                raise ScenarioError([ScenarioProblem(part, None, "", "matches no scenario")])
+        else:
+            items = [load_scenario(part, project_root=project_root)]
+        for s in items:
+            chosen.setdefault(s.name, s)
+    return list(chosen.values())
+
+
+def schema_text() -> str:
+    return json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n"

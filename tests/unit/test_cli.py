@@ -1,0 +1,94 @@
+"""chaos-harness validate / list / schema: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.scenario import builtin_dir, load_library
+
+BROKEN = (
+    "name: broken\ndescription: d\nfaults:\n  - kind: latency\n    p50_ms: 80\n    p99_ms: 50\n"
+)
+
+
+def test_validate_the_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(builtin_dir())]) == 0
+    assert f"{len(load_library())} scenarios valid" in capsys.readouterr().out
+
+
+def test_validate_reports_one_line_per_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    (tmp_path / "worse.yaml").write_text("name: w\nfaults: [{kind: nope}]\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("name: good\ndescription: fine\nfaults: [{kind: reset}]\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert f"{tmp_path / 'broken.yaml'}:6: faults[0].latency.p99_ms: must be >= p50_ms=80" in lines
+    assert any(line.startswith(f"{tmp_path / 'worse.yaml'}:1: description") for line in lines)
+    assert any("unknown fault kind 'nope'" in line for line in lines)
+    assert "2 of 3 scenario files invalid" in out.err
+    assert main(["validate", str(good)]) == 0
+
+
+def test_validate_duplicate_names_and_empty_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "name: same\ndescription: d\nfaults: [{kind: reset}]\n"
+    (tmp_path / "a.yaml").write_text(text)
+    (tmp_path / "b.yaml").write_text(text)
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "also used by" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["validate", str(empty)]) == 2
+
+
+def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(load_library())
+    row = next(r for r in rows if r["name"] == "order-ack-lost")
+    assert set(row) == {"name", "kinds", "tags", "file"}
+    assert row["kinds"] == ["ack_lost"] and "idempotency" in row["tags"]
+    assert row["file"].endswith("order-ack-lost.yaml")
+
+
+def test_list_table_of_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "name: mine\ndescription: d\ntags: [x]\nfaults: [{kind: reset}]\n"
+    )
+    assert main(["list", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mine" in out and "reset" in out
+
+
+def test_list_of_a_broken_folder_fails(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    assert main(["list", str(tmp_path)]) == 2
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "trading-chaos-harness scenario"
+    assert "faults" in schema["properties"]
+
+
+def test_console_script_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0 and json.loads(done.stdout)
