@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "CheckFailure",
     "ConnectionDrop",
     "FaultConfigError",
     "HarnessError",
@@ -140,8 +141,59 @@ class TruncatedBody(WireFault):
         super().__init__(f"truncate at {keep} bytes ({framing})")
 
 
+@dataclass(frozen=True)
+class CheckFailure:
+    """One failed check of a market-data contract: which rows, with which values."""
+
+    column: str
+    check: str
+    rows: list[int]
+    values: list[str]
+    count: int
+
+    def __str__(self) -> str:
+        what = f"{self.column}: {self.check}" if self.column else self.check
+        shown = self.rows[:10]
+        rows = ", ".join(str(r) for r in shown) + (
+            f" (+{len(self.rows) - 10} more)" if len(self.rows) > 10 else ""
+        )
+        values = "; ".join(self.values[:10])
+        head = f"{what} failed for {self.count} value{'s' if self.count != 1 else ''}"
+        return head + (f" at rows {rows}" if rows else "") + (f": {values}" if values else "")
+
+
 class MarketDataError(HarnessError, ValueError):
-    """Market data failed validation at the edge of the client."""
+    """Market data failed validation at the edge of the client.
+
+    Names the source and lists every failed check with its rows and values (ten at most
+    each), so a pytest failure says what was wrong without a megabyte of data.
+    """
+
+    def __init__(
+        self, source: str, schema: str, rows: int, failures: Sequence[CheckFailure]
+    ) -> None:
+        self.source = source
+        self.schema = schema
+        self.rows = rows
+        self.failures = list(failures)
+        count = len(self.failures)
+        lines = [
+            f"market data from {source} failed {schema} validation ({rows} rows): "
+            f"{count} check{'s' if count != 1 else ''} failed"
+        ]
+        lines.extend(f"  - {failure}" for failure in self.failures)
+        super().__init__("\n".join(lines))
+
+    @classmethod
+    def unreadable(cls, source: str, schema: str, reason: str) -> MarketDataError:
+        """The payload could not even be read as rows (not JSON, not a list, mixed rows)."""
+        error = cls(
+            source, schema, 0, [CheckFailure("", "readable payload", [], [reason[:200]], 1)]
+        )
+        error.args = (
+            f"market data from {source} is not readable as {schema} rows: {reason[:200]}",
+        )
+        return error
 
 
 class InvariantViolation(HarnessError, AssertionError):

@@ -17,6 +17,7 @@ from harness.chaos.engine import Chaos
 from harness.errors import messages
 from harness.faultlog import FaultLogWriter
 from harness.guard import LiveEndpointGuard
+from harness.market import MarketData
 from harness.mock.server import MockServer
 from harness.scenario import Scenario, load_scenario, select_scenarios
 from harness.seeding import derive_seed, new_run_seed
@@ -24,7 +25,7 @@ from harness.seeding import derive_seed, new_run_seed
 __all__ = ["DEFAULT_BASE_URL", "run_seed"]
 
 DEFAULT_BASE_URL = "https://api.exchange.test"
-HARNESS_FIXTURES = frozenset(("mock_server", "chaos_seed", "chaos", "scenario"))
+HARNESS_FIXTURES = frozenset(("mock_server", "chaos_seed", "chaos", "scenario", "market_data"))
 
 _RUN_SEED = pytest.StashKey[tuple[int, str]]()
 _PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -195,6 +196,12 @@ def _chaos_scenario_marker(request: pytest.FixtureRequest) -> None:
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     """This test's seed: derived from the run seed and the node id (same under any -n)."""
     return _test_seed(request.node)
+
+
+@pytest.fixture
+def market_data(chaos_seed: int) -> MarketData:
+    """A seeded market-data factory (``market_data.ohlcv(rows=500)``): same seed, same data."""
+    return MarketData(chaos_seed)
 
 
 @pytest.fixture
