@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/chaos-harness demo
+	$(BIN)/python -m harness.cli demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check harness tests bench
-	$(BIN)/ruff format --check harness tests bench
+	$(BIN)/ruff check harness tests bench strategies
+	$(BIN)/ruff format --check harness tests bench strategies
 
 test: lint
 	$(BIN)/python -m pytest -n auto

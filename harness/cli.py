@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -38,6 +39,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         count += 1
         if isinstance(result, ScenarioError):
             problems.extend(result.problems)
+        elif bad := _bad_invariants(result, file):
+            problems.extend(bad)
         elif result.name in names:
             problems.append(
                 ScenarioProblem(
@@ -60,6 +63,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 2
     print(f"{count} scenario{'s' if count != 1 else ''} valid")
     return 0
+
+
+def _bad_invariants(scenario: Any, file: Any) -> list[Any]:
+    from harness.errors import ScenarioProblem, UsageError
+    from harness.invariants import parse_spec
+
+    out = []
+    for i, spec in enumerate(scenario.invariants):
+        try:
+            parse_spec(spec)
+        except UsageError as exc:
+            out.append(ScenarioProblem(str(file), None, f"invariants[{i}]", str(exc)))
+    return out
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

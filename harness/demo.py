@@ -9,6 +9,7 @@ a hang, a connection reset and latency; the journal and the fault log show what 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 from rich.console import Console
@@ -101,4 +102,58 @@ async def run_demo(console: Console | None = None) -> int:
         faults_table.add_row(str(line["index"]), line["kind"], str(line["params"]))
     console.print(faults_table)
     server.cancel_tasks()
+    await _strategies_vs_library(console)
     return 0
+
+
+async def _strategies_vs_library(console: Console) -> None:
+    """Both reference bots against every built-in scenario, all at once, on the fake exchange."""
+    try:
+        from strategies.naive import NaiveBot
+        from strategies.resilient import ResilientBot
+    except ImportError:
+        console.print("[dim](run from a checkout to see the reference strategies: make demo)[/dim]")
+        return
+    from harness import invariants
+    from harness.exchange import MockExchange
+    from harness.scenario import load_library
+
+    library = load_library()
+    console.rule(
+        "[bold]reference strategies vs the scenario library[/bold] (seed 7, 6 cycles each)"
+    )
+
+    async def run(scenario: Any, bot_cls: type) -> list[str]:
+        me = MockExchange.create(
+            "generic",
+            seed=7,
+            base_url=f"https://{scenario.name}-{bot_cls.__name__.lower()}.exchange.test",
+        )
+        chaos = Chaos(me.server, seed=7)
+        chaos.load(scenario)
+        bot = bot_cls(me.url)
+        with me.server.intercept():
+            try:
+                async with asyncio.timeout(8):
+                    await bot.run(6)
+            except TimeoutError:
+                pass
+            me.server.cancel_tasks()
+        found = invariants.evaluate(scenario.invariants, invariants.context_for(chaos, me, bot))
+        return sorted(invariants.names(found))
+
+    names = sorted(library)
+    results = await asyncio.gather(
+        *(run(library[n], cls) for n in names for cls in (ResilientBot, NaiveBot))
+    )
+    table = Table(title="invariants violated (none = the client kept them all)")
+    for column in ("scenario", "ResilientBot", "NaiveBot"):
+        table.add_column(column)
+    for i, name in enumerate(names):
+        good, naive = results[2 * i], results[2 * i + 1]
+        table.add_row(
+            name,
+            ", ".join(good) or "[green]none[/green]",
+            ", ".join(naive) or "[green]none[/green]",
+        )
+    console.print(table)

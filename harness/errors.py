@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "CheckFailure",
     "ConnectionDrop",
+    "ExchangeReject",
     "FaultConfigError",
     "HarnessError",
+    "HarnessWarning",
     "InvariantViolation",
     "LiveEndpointBlocked",
     "MarketDataError",
@@ -25,6 +28,7 @@ __all__ = [
     "TruncatedBody",
     "UnmatchedRequestError",
     "UsageError",
+    "Violation",
     "WireFault",
     "messages",
 ]
@@ -45,6 +49,10 @@ class MockConfigError(HarnessError, ValueError):
         if hint:
             text += f" ({hint})"
         super().__init__(text)
+
+
+class HarnessWarning(UserWarning):
+    """Something the harness could not do, that does not fail the test."""
 
 
 class UsageError(HarnessError, RuntimeError):
@@ -196,8 +204,43 @@ class MarketDataError(HarnessError, ValueError):
         return error
 
 
+class ExchangeReject(HarnessError, ValueError):
+    """The fake exchange refuses a request; profiles answer it in their API's error format."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        self.code = code
+        self.message = message
+        self.status = status
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way an invariant did not hold, with the evidence (journal entries, orders, faults)."""
+
+    invariant: str
+    message: str
+    evidence: list[Any]
+
+    def __str__(self) -> str:
+        import json
+
+        lines = [f"{self.invariant}: {self.message}"]
+        for item in self.evidence[:6]:
+            text = json.dumps(item, default=str, sort_keys=True)
+            lines.append("      " + (text if len(text) <= 300 else text[:297] + "..."))
+        return "\n".join(lines)
+
+
 class InvariantViolation(HarnessError, AssertionError):
-    """A trading invariant did not hold after a chaos test."""
+    """A trading invariant did not hold after a chaos test; lists every violation."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = list(violations)
+        count = len(self.violations)
+        names = sorted({v.invariant for v in self.violations})
+        head = f"{count} invariant violation{'s' if count != 1 else ''} ({', '.join(names)}):"
+        super().__init__("\n".join([head, *(f"  - {v}" for v in self.violations)]))
 
 
 class ToxiproxyError(HarnessError, RuntimeError):
@@ -294,6 +337,13 @@ class messages:
         return (
             f"{nodeid}: the 'scenario' fixture is parametrized by the plugin; request it as a "
             "test argument (not through getfixturevalue) so --chaos-scenarios can apply"
+        )
+
+    @staticmethod
+    def invariants_not_checked(names: Sequence[str]) -> str:
+        return (
+            f"invariants not checked, this test gave them no evidence: {', '.join(names)} "
+            "(use the mock_exchange fixture and chaos.watch_client(bot))"
         )
 
     @staticmethod

@@ -5,6 +5,7 @@ Each kind is one class in :mod:`harness.chaos.faults`; this module is their publ
 
 from harness.chaos.faults import (
     AckLost,
+    ClockSkew,
     Corrupt,
     Disconnect,
     Error,
@@ -21,6 +22,7 @@ from harness.chaos.schedule import Match, Schedule, Window
 
 __all__ = [
     "AckLost",
+    "ClockSkew",
     "Corrupt",
     "Disconnect",
     "Error",

@@ -8,13 +8,16 @@ controller and handed to every xdist worker, so per-test seeds do not depend on 
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
+from harness import invariants
 from harness.chaos.engine import Chaos
-from harness.errors import messages
+from harness.errors import HarnessWarning, messages
+from harness.exchange import MockExchange
 from harness.faultlog import FaultLogWriter
 from harness.guard import LiveEndpointGuard
 from harness.market import MarketData
@@ -25,12 +28,15 @@ from harness.seeding import derive_seed, new_run_seed
 __all__ = ["DEFAULT_BASE_URL", "run_seed"]
 
 DEFAULT_BASE_URL = "https://api.exchange.test"
-HARNESS_FIXTURES = frozenset(("mock_server", "chaos_seed", "chaos", "scenario", "market_data"))
+HARNESS_FIXTURES = frozenset(
+    ("mock_server", "chaos_seed", "chaos", "scenario", "market_data", "mock_exchange")
+)
 
 _RUN_SEED = pytest.StashKey[tuple[int, str]]()
 _PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _FAULT_LOG = pytest.StashKey[FaultLogWriter | None]()
 _SCENARIOS = pytest.StashKey[list[Scenario]]()
+_EXCHANGE = pytest.StashKey["MockExchange"]()
 
 
 def _seed_arg(value: str) -> int:
@@ -81,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
+    )
+    config.addinivalue_line(
+        "markers", "exchange(profile): the API profile of mock_exchange (generic, binance-spot)"
     )
     workerinput = getattr(config, "workerinput", None)
     log_path = config.getoption("--chaos-log", None)
@@ -258,8 +267,46 @@ def chaos(
         engine.load(request.getfixturevalue("scenario"))
     try:
         yield engine
+        if (
+            request.node.get_closest_marker("chaos") is not None
+            and not _test_failed(request.node)
+            and not engine.invariants_checked
+        ):
+            _check_at_teardown(engine, request.node.stash.get(_EXCHANGE, None))
     finally:
         writer = config.stash.get(_FAULT_LOG, None)
         if writer is not None:
             writer.write(engine.log)
         engine.detach()
+
+
+def _check_at_teardown(engine: Chaos, exchange: MockExchange | None) -> None:
+    __tracebackhide__ = True
+    specs = [spec for scenario in engine.scenarios for spec in scenario.invariants]
+    if not specs:
+        return
+    ctx = invariants.context_for(engine, exchange)
+    specs, skipped = invariants.checkable(specs, ctx)
+    if skipped:
+        warnings.warn(HarnessWarning(messages.invariants_not_checked(skipped)), stacklevel=1)
+    engine.invariants_checked = True
+    invariants.check_invariants(specs, ctx)
+
+
+@pytest.fixture
+def mock_exchange(
+    request: pytest.FixtureRequest, mock_server: MockServer, chaos_seed: int
+) -> MockExchange:
+    """A stateful fake exchange mounted on ``mock_server``.
+
+    The profile comes from indirect parametrization (``parametrize("mock_exchange",
+    ["binance-spot"], indirect=True)``), else ``@pytest.mark.exchange("binance-spot")``,
+    else ``generic``.
+    """
+    profile = getattr(request, "param", None)
+    marker = request.node.get_closest_marker("exchange")
+    if profile is None and marker is not None:
+        profile = marker.args[0] if marker.args else marker.kwargs.get("profile")
+    handle = MockExchange.create(profile or "generic", seed=chaos_seed, server=mock_server)
+    request.node.stash[_EXCHANGE] = handle
+    return handle

@@ -86,6 +86,9 @@ class Chaos:
         self.scenarios: list[Scenario] = []
         self._counts: dict[str | None, int] = {}
         self._sinks: list[Callable[[dict[str, Any]], None]] = []
+        self._line_faults: dict[int, ArmedFault] = {}
+        self.client: Any = None
+        self.invariants_checked = False
         server.attach_chaos(self)
 
     # -- configuring ---------------------------------------------------------------------
@@ -133,6 +136,12 @@ class Chaos:
             self.inject(fault, scenario=scenario.name)
         return scenario
 
+    def watch_client(self, client: Any) -> None:
+        """Register the client under test for invariants that need its view: an object with
+        ``known_orders`` (order id -> status) and ``cycles`` (``time.monotonic()`` of each
+        completed trading cycle)."""
+        self.client = client
+
     def add_sink(self, sink: Callable[[dict[str, Any]], None]) -> None:
         """Call ``sink(line)`` for every fault-log line as it is written."""
         self._sinks.append(sink)
@@ -149,6 +158,10 @@ class Chaos:
     def fired(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Fault-log lines of this test, all or of one kind: ``chaos.fired("reset")``."""
         return [line for line in self.log if kind is None or line["kind"] == kind]
+
+    def fault_of(self, line: dict[str, Any]) -> ArmedFault | None:
+        """The armed fault that wrote this fault-log line."""
+        return self._line_faults.get(id(line))
 
     @property
     def scenario_names(self) -> list[str]:
@@ -189,6 +202,7 @@ class Chaos:
             "t": round(ctx.now, 6),
         }
         self.log.append(line)
+        self._line_faults[id(line)] = armed
         entry.faults.append(line)
         for sink in self._sinks:
             sink(line)

@@ -37,6 +37,7 @@ from harness.mock.routes import PathPattern, Request, Response, Route
 
 __all__ = [
     "AckLost",
+    "ClockSkew",
     "Corrupt",
     "Disconnect",
     "Error",
@@ -426,6 +427,29 @@ class RateLimit(Fault):
             json=_error_body(429, _PRESETS["rate_limited"][1]),
             headers={"Retry-After": _retry_after(wait)},
         )
+
+
+class ClockSkew(Fault):
+    """The exchange's clock runs ``offset_s`` seconds ahead (positive) or behind (negative)
+    for the requests it matches: server times shift, and signed requests are checked against
+    the skewed clock (Binance answers -1021 outside recvWindow)."""
+
+    kind: Literal["clock_skew"] = "clock_skew"
+    offset_s: float
+
+    @field_validator("offset_s")
+    @classmethod
+    def _not_zero(cls, value: float) -> float:
+        if value == 0 or not math.isfinite(value):
+            raise ValueError("must be a finite, non-zero number of seconds")
+        return value
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.request.context["clock_offset_s"] = (
+            ctx.request.context.get("clock_offset_s", 0.0) + self.offset_s
+        )
+        ctx.fire()
+        return None
 
 
 class Disconnect(Fault):

@@ -122,6 +122,8 @@ class Request:
     """Position of this request among all requests the server received in this test."""
     attempt: int = 1
     """1 for a first attempt; 2 when the client transparently re-sent it."""
+    context: dict[str, Any] = field(default_factory=dict)
+    """What faults tell the responder (e.g. ``clock_offset_s`` from ``clock_skew``)."""
 
     @property
     def params(self) -> MultiDictProxy[str]:

@@ -92,3 +92,17 @@ def test_console_script_runs() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and json.loads(done.stdout)
+
+
+def test_validate_checks_invariant_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ndescription: d\nfaults: [{kind: reset}]\n"
+        "invariants: [no_duplicate_order, {bounded_retries: {attempts: 2}}]\n"
+    )
+    assert main(["validate", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert "invariants[0]: unknown invariant 'no_duplicate_order'" in out
+    assert "did you mean 'no_duplicate_orders'" in out
+    assert "invariants[1]: invariant 'bounded_retries' takes max_attempts, reset_after_s" in out

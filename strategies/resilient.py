@@ -1,0 +1,271 @@
+"""ResilientBot: the same trading loop as NaiveBot, written to survive a misbehaving exchange.
+
+* every request has a timeout;
+* retries use tenacity (a well-kept library for exactly this: attempts, backoff and jitter
+  are declared, not hand-rolled), capped at 4 attempts with exponential backoff and jitter;
+* Retry-After (429, 503) and 418 bans are waited out before anything else is sent;
+* every order intent gets a client order id; after any ambiguous failure (timeout, lost
+  connection, 5xx) the bot asks the exchange whether the order exists before resending;
+* every market-data payload goes through ``validate_edge`` and a staleness check;
+* a circuit breaker pauses trading after repeated failed cycles;
+* at the end, it reconciles every order it placed with the exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+import aiohttp
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base, wait_exponential_jitter
+
+from harness.errors import MarketDataError
+from harness.schemas import OHLCV, validate_edge
+from strategies.crossover import SLOW, limit_price, side_for
+
+
+class Ticker(pa.DataFrameModel):
+    """The ticker contract: a finite positive price and a timestamp."""
+
+    symbol: Series[str]
+    price: Series[float] = pa.Field(gt=0)
+    time: Series[int] = pa.Field(gt=0)
+
+    @pa.check("price", name="finite")
+    def _finite(cls, price: Series[float]) -> Series[bool]:
+        return price.map(math.isfinite)  # type: ignore[return-value]
+
+    class Config:
+        coerce = True
+
+
+class Retryable(Exception):
+    """A failure worth retrying; ``retry_after`` when the exchange said how long to wait."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, ambiguous: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+class Rejected(Exception):
+    """The exchange answered with a definite 4xx: retrying the same request will not help."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class _WaitRetryAfter(wait_base):
+    """Backoff with jitter, but never shorter than the Retry-After the exchange asked for."""
+
+    def __init__(self) -> None:
+        self._backoff = wait_exponential_jitter(multiplier=0.02, max=0.5, jitter=0.02)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        backoff = self._backoff(retry_state)
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, Retryable) and exc.retry_after is not None:
+            return max(backoff, exc.retry_after + 0.01)
+        return backoff
+
+
+class StaleData(Exception):
+    pass
+
+
+class ResilientBot:
+    def __init__(
+        self,
+        base_url: str,
+        symbol: str = "BTCUSDT",
+        qty: float = 0.001,
+        cycle_s: float = 0.05,
+        timeout_s: float = 0.5,
+        breaker_after: int = 3,
+        breaker_cooldown_s: float = 1.2,
+    ) -> None:
+        self.base_url = base_url
+        self.symbol = symbol
+        self.qty = qty
+        self.cycle_s = cycle_s
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.breaker_after = breaker_after
+        self.breaker_cooldown_s = breaker_cooldown_s
+        self.known_orders: dict[str, str] = {}
+        self.pending: dict[
+            str, dict[str, Any]
+        ] = {}  # client order id -> order request, unconfirmed
+        self.cycles: list[float] = []
+        self.errors: list[str] = []
+        self._open_order: str | None = None
+        self._last_ticker_ms = 0
+        self._not_before = 0.0  # loop time before which nothing may be sent (Retry-After, bans)
+        self._failures = 0
+        self._intent = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    # -- one request, with its retries ----------------------------------------------------
+    async def _once(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        assert self._session is not None
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._not_before:
+            await asyncio.sleep(self._not_before - loop.time())
+        try:
+            async with self._session.request(
+                method, self.base_url + path, timeout=self.timeout, **kwargs
+            ) as resp:
+                if resp.status in (418, 429, 503) or resp.status >= 500:
+                    wait = _retry_after(resp.headers.get("Retry-After"))
+                    if wait is not None:
+                        self._not_before = max(self._not_before, loop.time() + wait + 0.01)
+                    raise Retryable(f"HTTP {resp.status}", wait, ambiguous=resp.status >= 500)
+                body = await resp.json(content_type=None)
+                if resp.status >= 400:
+                    raise Rejected(resp.status, body)
+                return resp.status, body
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise Retryable(repr(exc), ambiguous=True) from exc
+        except ValueError as exc:  # a body that is not JSON
+            raise Retryable(f"bad body: {exc}") from exc
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(4),
+            wait=_WaitRetryAfter(),
+            retry=retry_if_exception_type(Retryable),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._once(method, path, **kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- orders: idempotent placement and reconciliation ------------------------------------
+    async def _find(self, client_order_id: str) -> dict[str, Any] | None:
+        _, found = await self._call(
+            "GET", "/v1/orders", params={"client_order_id": client_order_id}
+        )
+        return found[0] if found else None
+
+    async def _place(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        client_id = order["client_order_id"]
+        self.pending[client_id] = order
+        for _ in range(3):
+            try:
+                _, placed = await self._once("POST", "/v1/orders", json=order)
+            except Rejected as exc:
+                if exc.status == 409:  # our earlier attempt did reach the exchange
+                    placed = await self._find(client_id)
+                else:
+                    self.pending.pop(client_id, None)
+                    raise
+            except Retryable as exc:
+                # Ambiguous: the order may exist. Ask before sending it again.
+                if exc.retry_after is not None:
+                    await asyncio.sleep(exc.retry_after + 0.01)
+                placed = await self._find(client_id)
+                if placed is None:
+                    await asyncio.sleep(0.05)
+                    continue
+            if placed is not None:
+                self.pending.pop(client_id, None)
+                self.known_orders[placed["order_id"]] = placed["status"]
+                return placed
+        return None  # still pending: reconciled at the end
+
+    async def reconcile(self) -> None:
+        """Make the bot's view of its orders equal the exchange's."""
+        for client_id in list(self.pending):
+            found = await self._find(client_id)
+            if found is not None:
+                self.known_orders[found["order_id"]] = found["status"]
+            self.pending.pop(client_id, None)
+        for order_id in list(self.known_orders):
+            _, order = await self._call("GET", f"/v1/orders/{order_id}")
+            self.known_orders[order_id] = order["status"]
+
+    # -- the trading loop --------------------------------------------------------------------
+    async def cycle(self) -> None:
+        _, server = await self._call("GET", "/v1/time")
+        _, bars = await self._call(
+            "GET", "/v1/bars", params={"symbol": self.symbol, "interval": "1s", "limit": "30"}
+        )
+        frame = validate_edge(bars, OHLCV, source="GET /v1/bars")
+        if len(frame) < SLOW:
+            raise StaleData(f"only {len(frame)} bars")
+        last_bar = frame["ts"].iloc[-1]
+        try:
+            now = pd.Timestamp(int(float(server["time"])), unit="ms", tz="UTC")
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise StaleData(f"unreadable server time: {server!r:.80}") from exc
+        if now - last_bar > pd.Timedelta(seconds=5):
+            raise StaleData(f"last bar {last_bar} is old")
+        side = side_for(frame["close"].tolist())
+        _, ticker = await self._call("GET", "/v1/ticker", params={"symbol": self.symbol})
+        ticker_frame = validate_edge([ticker], Ticker, source="GET /v1/ticker")
+        ticker_ms = int(ticker_frame["time"].iloc[0])
+        if ticker_ms <= self._last_ticker_ms:
+            raise StaleData("the ticker went back in time")
+        self._last_ticker_ms = ticker_ms
+        if self._open_order is not None:
+            try:
+                _, canceled = await self._call("DELETE", f"/v1/orders/{self._open_order}")
+                self.known_orders[canceled["order_id"]] = canceled["status"]
+            except Rejected:
+                pass  # already filled: reconciliation will say so
+            self._open_order = None
+        self._intent += 1
+        placed = await self._place(
+            {
+                "symbol": self.symbol,
+                "side": side,
+                "type": "limit",
+                "qty": self.qty,
+                "price": limit_price(side, float(ticker_frame["price"].iloc[0])),
+                "client_order_id": f"rb-{id(self):x}-{self._intent}",
+            }
+        )
+        if placed is not None and placed["status"] in ("new", "partially_filled"):
+            self._open_order = placed["order_id"]
+        self.cycles.append(time.monotonic())
+
+    async def run(self, cycles: int) -> None:
+        self._session = aiohttp.ClientSession()
+        try:
+            for _ in range(cycles):
+                try:
+                    await self.cycle()
+                    self._failures = 0
+                except (Retryable, Rejected, MarketDataError, StaleData) as exc:
+                    self.errors.append(repr(exc))
+                    # Circuit breaker: retries exhausted (the exchange is down for now), or
+                    # several bad cycles in a row: stop sending for a while.
+                    self._failures += 1
+                    if isinstance(exc, Retryable) or self._failures >= self.breaker_after:
+                        await asyncio.sleep(self.breaker_cooldown_s)
+                        self._failures = 0
+                await asyncio.sleep(self.cycle_s)
+            try:
+                await self.reconcile()
+            except (Retryable, Rejected) as exc:
+                self.errors.append(f"reconcile: {exc!r}")
+        finally:
+            await self._session.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

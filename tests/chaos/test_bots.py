@@ -1,0 +1,104 @@
+"""The project's own chaos suite: the harness must catch the bugs NaiveBot has, and only those.
+
+Every built-in scenario runs against both reference bots through the pytest plugin (the
+``scenario``, ``mock_exchange`` and ``chaos`` fixtures). ResilientBot must keep every
+invariant its scenario names. NaiveBot must violate exactly the invariants in the table
+below: this is the proof that the harness detects real resilience bugs, and that it does
+not cry wolf. Seeds are fixed (``chaos(seed=7)``) so the table describes one replayable run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness import invariants
+from harness.scenario import load_library
+from strategies.naive import NaiveBot
+from strategies.resilient import ResilientBot
+
+CYCLES = 6
+BUDGET_S = 8.0  # a hung naive bot is stopped here; its invariants are then checked
+
+# scenario -> the invariants NaiveBot violates (among those the scenario names), and why.
+NAIVE_VIOLATES: dict[str, set[str]] = {
+    # it trades on the duplicated / shuffled candles it never validates
+    "bars-rows-out-of-order": {"no_trade_on_invalid_data"},
+    # resets hit before the order is placed: its blind resend creates no duplicate
+    "connection-resets": set(),
+    # NaN, negative and swapped prices go straight into its signal and its order
+    "corrupted-ohlcv": {"no_trade_on_invalid_data"},
+    # it resends at once through the 503s, ignoring Retry-After
+    "exchange-maintenance-503": {"respects_retry_after"},
+    # disconnects before the order exists: resending is harmless here, and 5 in a row is rare
+    "flapping-connection": set(),
+    # six 502s in a row: it tries the same request more than five times
+    "gateway-errors-burst": {"bounded_retries"},
+    # the HTML page makes its JSON parse fail, and its blind retry happens to fetch a good one
+    "html-error-page": set(),
+    # no timeout: it waits on the hung order endpoint until the test stops it
+    "hung-order-endpoint": {"recovers_within"},
+    # it keeps sending through 429s and then through the 418 ban
+    "ip-ban-escalation": {"respects_retry_after", "no_requests_while_banned"},
+    # latency alone does not break it
+    "lognormal-latency": set(),
+    "market-data-jitter": set(),
+    "rest-latency-spikes": set(),
+    # the lost ack makes it send the same order again; it never learns the first exists
+    "order-ack-lost": {"no_duplicate_orders", "orders_reconciled"},
+    # it hangs waiting for the ack (no timeout), never resends, never reconciles
+    "order-ack-timeout": {"orders_reconciled"},
+    # immediate retries into the limiter: too many attempts, no respect for Retry-After
+    "rate-limit-storm": {"bounded_retries", "respects_retry_after"},
+    # slow acks arrive; but orders fill later and it never re-reads their status
+    "slow-orders-timeouts": {"orders_reconciled"},
+    # an hour-old bar or a replayed ticker looks fresh to it
+    "stale-bars-clock-shift": {"no_trade_on_invalid_data"},
+    "stale-ticker": {"no_trade_on_invalid_data"},
+    # numbers as strings break its arithmetic (no order), which no invariant of this scenario covers
+    "string-numbers": set(),
+    # the cut body fails to parse and its retry fetches a whole one before it trades
+    "truncated-klines": set(),
+}
+
+
+def test_the_table_covers_the_whole_library() -> None:
+    library = load_library()
+    assert set(NAIVE_VIOLATES) == set(library)
+    for name, expected in NAIVE_VIOLATES.items():
+        assert expected <= set(library[name].invariant_names()), name
+    assert set().union(*NAIVE_VIOLATES.values()) == set(invariants.INVARIANTS)  # every one caught
+
+
+async def run(bot: NaiveBot | ResilientBot) -> None:
+    try:
+        async with asyncio.timeout(BUDGET_S):
+            await bot.run(CYCLES)
+    except TimeoutError:
+        pass  # a bot stuck on a hung request
+
+
+async def violations(bot: NaiveBot | ResilientBot, scenario, mock_exchange, chaos) -> set[str]:
+    chaos.watch_client(bot)
+    await run(bot)
+    mock_exchange.server.cancel_tasks()
+    ctx = invariants.context_for(chaos, mock_exchange)
+    chaos.invariants_checked = True
+    found = invariants.evaluate(scenario.invariants, ctx)
+    return invariants.names(found)
+
+
+@pytest.mark.chaos(seed=7)
+async def test_resilient_bot_keeps_every_invariant(scenario, mock_exchange, chaos) -> None:
+    bot = ResilientBot(mock_exchange.url)
+    assert await violations(bot, scenario, mock_exchange, chaos) == set()
+    assert bot.cycles, "the resilient bot must still trade"
+
+
+@pytest.mark.chaos(seed=7)
+async def test_naive_bot_breaks_exactly_the_expected_invariants(
+    scenario, mock_exchange, chaos
+) -> None:
+    bot = NaiveBot(mock_exchange.url)
+    assert await violations(bot, scenario, mock_exchange, chaos) == NAIVE_VIOLATES[scenario.name]
