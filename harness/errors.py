@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "CheckFailure",
     "ConnectionDrop",
+    "DribbledBody",
     "ExchangeReject",
     "FaultConfigError",
     "HarnessError",
@@ -168,6 +169,16 @@ class CheckFailure:
         values = "; ".join(self.values[:10])
         head = f"{what} failed for {self.count} value{'s' if self.count != 1 else ''}"
         return head + (f" at rows {rows}" if rows else "") + (f": {values}" if values else "")
+
+
+class DribbledBody(WireFault):
+    """Send the body in ``chunks`` pieces spread over ``over_ms`` milliseconds."""
+
+    def __init__(self, response: Any, chunks: int, over_ms: float) -> None:
+        self.response = response
+        self.chunks = chunks
+        self.over_ms = over_ms
+        super().__init__(f"dribble {chunks} chunks over {over_ms} ms")
 
 
 class MarketDataError(HarnessError, ValueError):
@@ -345,6 +356,10 @@ class messages:
             f"invariants not checked, this test gave them no evidence: {', '.join(names)} "
             "(use the mock_exchange fixture and chaos.watch_client(bot))"
         )
+
+    @staticmethod
+    def bad_backend(value: str) -> str:
+        return f"mock_server(backend={value!r}): expected 'inprocess' or 'socket'"
 
     @staticmethod
     def pending_server_tasks(count: int) -> str:

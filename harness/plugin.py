@@ -29,7 +29,16 @@ __all__ = ["DEFAULT_BASE_URL", "run_seed"]
 
 DEFAULT_BASE_URL = "https://api.exchange.test"
 HARNESS_FIXTURES = frozenset(
-    ("mock_server", "chaos_seed", "chaos", "scenario", "market_data", "mock_exchange")
+    (
+        "mock_server",
+        "chaos_seed",
+        "chaos",
+        "scenario",
+        "market_data",
+        "mock_exchange",
+        "mock_server_socket",
+        "toxiproxy",
+    )
 )
 
 _RUN_SEED = pytest.StashKey[tuple[int, str]]()
@@ -90,6 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers", "exchange(profile): the API profile of mock_exchange (generic, binance-spot)"
+    )
+    config.addinivalue_line(
+        "markers", "mock_server(backend='inprocess'): serve mock_server in-process or on a socket"
     )
     workerinput = getattr(config, "workerinput", None)
     log_path = config.getoption("--chaos-log", None)
@@ -230,7 +242,23 @@ def mock_server(
     """
     __tracebackhide__ = True
     server = MockServer(mock_server_url, seed=chaos_seed)
-    with server.intercept():
+    marker = request.node.get_closest_marker("mock_server")
+    backend = marker.kwargs.get("backend", "inprocess") if marker is not None else "inprocess"
+    if backend not in ("inprocess", "socket"):
+        raise pytest.UsageError(messages.bad_backend(backend))
+    with server.intercept() if backend == "inprocess" else server.serve_in_thread():
+        yield server
+    if not _test_failed(request.node):
+        server.verify()
+
+
+@pytest.fixture
+def mock_server_socket(request: pytest.FixtureRequest, chaos_seed: int) -> Iterator[MockServer]:
+    """A MockServer on a real 127.0.0.1 socket (served from a background thread): any client
+    reaches ``mock_server_socket.url``, from sync or async tests."""
+    __tracebackhide__ = True
+    server = MockServer(DEFAULT_BASE_URL, seed=chaos_seed)
+    with server.serve_in_thread():
         yield server
     if not _test_failed(request.node):
         server.verify()

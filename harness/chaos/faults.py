@@ -32,7 +32,7 @@ from pydantic import (
 
 from harness import corruptions
 from harness.chaos.schedule import Match, Schedule
-from harness.errors import ConnectionDrop, FaultConfigError, TruncatedBody
+from harness.errors import ConnectionDrop, DribbledBody, FaultConfigError, TruncatedBody
 from harness.mock.routes import PathPattern, Request, Response, Route
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "ClockSkew",
     "Corrupt",
     "Disconnect",
+    "Dribble",
     "Error",
     "Fault",
     "FaultContext",
@@ -502,6 +503,22 @@ class Truncate(Fault):
             return response  # nothing to cut: the fault does not fire
         ctx.fire(kept_bytes=keep, of_bytes=size)
         raise TruncatedBody(response, keep, self.framing)
+
+
+class Dribble(Fault):
+    """The body arrives slowly: ``chunks`` pieces spread over ``over_ms`` milliseconds (a
+    client's ``sock_read`` timeout can fire between two pieces)."""
+
+    side: ClassVar[Literal["request", "response"]] = "response"
+    kind: Literal["dribble"] = "dribble"
+    chunks: int = Field(4, ge=1)
+    over_ms: float = Field(ge=0)
+
+    async def on_response(self, ctx: FaultContext, response: Response) -> Response:
+        if len(response.body) < 2:
+            return response
+        ctx.fire(chunks=min(self.chunks, len(response.body)))
+        raise DribbledBody(response, min(self.chunks, len(response.body)), self.over_ms)
 
 
 class Corrupt(Fault):

@@ -42,7 +42,7 @@ from aioresponses import aioresponses
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
-from harness.errors import ConnectionDrop, LiveEndpointBlocked, TruncatedBody
+from harness.errors import ConnectionDrop, DribbledBody, LiveEndpointBlocked, TruncatedBody
 from harness.mock.routes import Request, Response
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ def build_client_response(
     response: Response,
     loop: asyncio.AbstractEventLoop,
     truncated: TruncatedBody | None = None,
+    dribble: DribbledBody | None = None,
 ) -> ClientResponse:
     """A real ``ClientResponse`` whose body is already in its stream, as after a socket read.
 
@@ -141,6 +142,11 @@ def build_client_response(
     content = StreamReader(_NULL_PROTOCOL, _READ_LIMIT, loop=loop)  # type: ignore[arg-type]
     if truncated is not None and method != "HEAD":
         body = body[: truncated.keep]
+    if dribble is not None and body:
+        _feed_slowly(content, body, dribble, loop)
+        resp.content = content
+        resp._closed = False
+        return resp
     if body:
         content.feed_data(body)
     if truncated is not None and truncated.framing == "content_length" and method != "HEAD":
@@ -156,6 +162,19 @@ def build_client_response(
     resp.content = content
     resp._closed = False
     return resp
+
+
+def _feed_slowly(
+    content: StreamReader, body: bytes, dribble: DribbledBody, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Feed the body in ``dribble.chunks`` pieces over ``dribble.over_ms``, then the end."""
+    size = max(1, -(-len(body) // dribble.chunks))
+    pause = dribble.over_ms / 1000.0 / max(1, dribble.chunks)
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    content.feed_data(pieces[0])
+    for n, piece in enumerate(pieces[1:], start=1):
+        loop.call_later(pause * n, content.feed_data, piece)
+    loop.call_later(pause * len(pieces), content.feed_eof)
 
 
 async def _encode_body(
@@ -327,6 +346,7 @@ class _Dispatcher:
                 attempt=attempt,
             )
             truncated: TruncatedBody | None = None
+            dribble: DribbledBody | None = None
             try:
                 response = await self._serve(server, request, rel_path, when, by_read, loop)
             except ConnectionDrop as drop:
@@ -342,8 +362,13 @@ class _Dispatcher:
             except TruncatedBody as cut:
                 truncated = cut
                 response = cut.response  # type: ignore[assignment]
+            except DribbledBody as slow:
+                dribble = slow
+                response = slow.response
             break
-        resp = build_client_response(session, method, url, headers, response, loop, truncated)
+        resp = build_client_response(
+            session, method, url, headers, response, loop, truncated, dribble
+        )
         raise_for_status = kwargs.get("raise_for_status")
         if raise_for_status is None:
             raise_for_status = getattr(session, "_raise_for_status", False)

@@ -17,6 +17,7 @@ from yarl import URL
 
 from harness.errors import (
     ConnectionDrop,
+    DribbledBody,
     MockConfigError,
     TruncatedBody,
     UnmatchedRequestError,
@@ -83,11 +84,18 @@ class MockServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._intercepting = 0
         self.chaos: ChaosHooks | None = None
+        self.ws_routes: list[Any] = []
+        self._backends: list[Any] = []
+        self._threads: list[Any] = []
+        self._served: list[str] = []
 
     # -- identity -------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The base URL clients should use (no trailing slash)."""
+        """The base URL clients should use (no trailing slash): the socket URL while the
+        server is served on a socket, its own base URL otherwise (in-process)."""
+        if self._served:
+            return self._served[-1]
         return str(self.base_url).rstrip("/")
 
     def owns(self, url: URL) -> str | None:
@@ -98,7 +106,10 @@ class MockServer:
             self.base_url.port,
         ):
             return None
-        path = url.path
+        return self.owns_path(url.path)
+
+    def owns_path(self, path: str) -> str | None:
+        """The path relative to the base URL's path, or None when it lies outside it."""
         if not self._base_path:
             return path
         if path == self._base_path:
@@ -215,6 +226,11 @@ class MockServer:
             entry.error = f"body truncated at {cut.keep} bytes ({cut.framing})"
             route.record(request, None)
             raise
+        except DribbledBody as slow:
+            entry.set_response(slow.response)
+            entry.duration = self.now() - entry.t
+            route.record(request, slow.response)
+            raise
         except BaseException as exc:
             entry.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             route.record(request, None)
@@ -272,6 +288,30 @@ class MockServer:
         third-party code are all intercepted.
         """
         return _InterceptContext(self)
+
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0
+    ) -> contextlib.AbstractAsyncContextManager[str]:
+        """Serve the routes and faults on a real socket (127.0.0.1, a free port) in the
+        running loop: ``async with server.serve() as url: ...``."""
+        from harness.mock.socket import serve
+
+        return serve(self, host, port)
+
+    def serve_in_thread(self, host: str = "127.0.0.1") -> contextlib.AbstractContextManager[str]:
+        """Serve on a real socket from a background thread (for synchronous clients and
+        tests): ``with server.serve_in_thread() as url: requests.get(url + ...)``."""
+        from harness.mock.socket import serve_in_thread
+
+        return serve_in_thread(self, host)
+
+    def websocket_route(self, path: str) -> Any:
+        """The WebSocket feed registered for ``path``, if any."""
+        rel = self.owns_path(path)
+        for route in self.ws_routes:
+            if rel is not None and route.pattern.match(rel) is not None:
+                return route
+        return None
 
     @property
     def intercepting(self) -> bool:

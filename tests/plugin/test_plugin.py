@@ -280,3 +280,34 @@ async def test_ticker(mock_server, i):
     )
     result = pytester.runpytest_subprocess("-n", "2", "-m", "chaos", "-o", "asyncio_mode=auto")
     result.assert_outcomes(passed=4)
+
+
+def test_socket_fixtures_for_sync_and_async_clients(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_sock="""
+import aiohttp
+import pytest
+import requests
+from harness import faults
+
+def test_requests_client(mock_server_socket):
+    mock_server_socket.get("/v1/time").respond(json={"t": 1})
+    assert mock_server_socket.url.startswith("http://127.0.0.1:")
+    assert requests.get(mock_server_socket.url + "/v1/time", timeout=5).json() == {"t": 1}
+
+@pytest.mark.mock_server(backend="socket")
+async def test_chaos_over_the_socket(mock_server, chaos):
+    mock_server.post("/v1/orders").respond(json={})
+    chaos.inject(faults.Reset())
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.ClientOSError):
+            await s.post(mock_server.url + "/v1/orders")
+
+@pytest.mark.mock_server(backend="carrier-pigeon")
+def test_bad_backend(mock_server):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*expected 'inprocess' or 'socket'*"])
