@@ -5,13 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean toxiproxy
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Toxiproxy v2 from source with the Go toolchain, into the git-ignored .tools/ folder.
+TOXIPROXY := .tools/toxiproxy/server
+$(TOXIPROXY):
+	GOBIN=$(CURDIR)/.tools/toxiproxy GOFLAGS=-modcacherw go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0
+
+toxiproxy: $(TOXIPROXY)
 
 install: $(STAMP)
 
@@ -22,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check harness tests bench strategies
 	$(BIN)/ruff format --check harness tests bench strategies
 
-test: lint
+test: lint $(TOXIPROXY)
 	$(BIN)/python -m pytest -n auto
 
 clean:

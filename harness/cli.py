@@ -124,6 +124,27 @@ def _short(path: str | None) -> str:
         return Path(path).name
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.doctor import run_checks
+
+    checks = run_checks()
+    table = Table(title="chaos-harness doctor")
+    for column in ("check", "", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        table.add_row(
+            check.name,
+            "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
+            check.detail,
+            check.fix,
+        )
+    Console().print(table)
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from harness.scenario import schema_text
 
@@ -150,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(func=_cmd_list)
+    sub.add_parser(
+        "doctor", help="check dependencies, Toxiproxy, loopback ports and scenarios"
+    ).set_defaults(func=_cmd_doctor)
     sub.add_parser("schema", help="print the JSON Schema of scenario files").set_defaults(
         func=_cmd_schema
     )

@@ -142,7 +142,7 @@ async def _strategies_vs_library(console: Console) -> None:
         found = invariants.evaluate(scenario.invariants, invariants.context_for(chaos, me, bot))
         return sorted(invariants.names(found))
 
-    names = sorted(library)
+    names = sorted(n for n, s in library.items() if not s.toxics)  # toxics need Toxiproxy
     results = await asyncio.gather(
         *(run(library[n], cls) for n in names for cls in (ResilientBot, NaiveBot))
     )

@@ -8,6 +8,7 @@ controller and handed to every xdist worker, so per-test seeds do not depend on 
 from __future__ import annotations
 
 import argparse
+import time
 import warnings
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from harness.market import MarketData
 from harness.mock.server import MockServer
 from harness.scenario import Scenario, load_scenario, select_scenarios
 from harness.seeding import derive_seed, new_run_seed
+from harness.toxiproxy import ProxySet, Toxiproxy, ToxiproxyServer, apply_specs, load_config
 
 __all__ = ["DEFAULT_BASE_URL", "run_seed"]
 
@@ -46,6 +48,7 @@ _PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _FAULT_LOG = pytest.StashKey[FaultLogWriter | None]()
 _SCENARIOS = pytest.StashKey[list[Scenario]]()
 _EXCHANGE = pytest.StashKey["MockExchange"]()
+_PROXY_COUNTER = pytest.StashKey[list[int]]()
 
 
 def _seed_arg(value: str) -> int:
@@ -338,3 +341,91 @@ def mock_exchange(
     handle = MockExchange.create(profile or "generic", seed=chaos_seed, server=mock_server)
     request.node.stash[_EXCHANGE] = handle
     return handle
+
+
+# -- Toxiproxy ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def toxiproxy_server(pytestconfig: pytest.Config) -> Iterator[ToxiproxyServer]:
+    """A real Toxiproxy server for this process (each xdist worker has its own), started on
+    a free port unless TOXIPROXY_URL names one, stopped at the end of the session."""
+    server = ToxiproxyServer.from_environment(pytestconfig.rootpath)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def toxiproxy(
+    request: pytest.FixtureRequest, toxiproxy_server: ToxiproxyServer
+) -> Iterator[ProxySet]:
+    """This test's proxies, from the project's toxiproxy.json (an ``"upstream": "mock_server"``
+    points at ``mock_server_socket``), with the toxics of its scenarios applied. Every toxic
+    and proxy is removed after the test, pass or fail."""
+    config = request.config
+    worker = str(getattr(config, "workerinput", {}).get("workerid", "main"))
+    counter = config.stash.setdefault(_PROXY_COUNTER, [0])
+    counter[0] += 1
+    lines: list[dict[str, Any]] = []
+    seed, t0 = run_seed(config), time.monotonic()
+
+    def log(line: dict[str, Any]) -> None:
+        lines.append(
+            {
+                "seed": seed,
+                "test": request.node.nodeid,
+                "index": None,
+                "method": None,
+                "t": round(time.monotonic() - t0, 6),
+                **line,
+            }
+        )
+
+    proxies = ProxySet(Toxiproxy(toxiproxy_server.url), f"{worker}-{counter[0]}", log)
+    proxies.log = lines  # type: ignore[attr-defined]
+    try:
+        config_file = config.rootpath / "toxiproxy.json"
+        specs = load_config(config_file) if config_file.is_file() else []
+        upstreams: dict[str, str] = {}
+        if any(spec.upstream == "mock_server" for spec in specs):
+            socket_server: MockServer = request.getfixturevalue("mock_server_socket")
+            upstreams["mock_server"] = socket_server.url.removeprefix("http://").split("/")[0]
+        apply_specs(proxies, specs, upstreams)
+        for scenario in _scenarios_of(request):
+            for toxic in scenario.toxics:
+                targets = [toxic.proxy] if toxic.proxy else list(proxies.proxies)
+                for name in targets:
+                    proxies.add_toxic(
+                        name,
+                        toxic.type,
+                        toxic.attributes(),
+                        stream=toxic.stream,
+                        toxicity=toxic.toxicity,
+                        scenario=scenario.name,
+                    )
+        yield proxies
+    finally:
+        try:
+            proxies.clear_toxics()
+        finally:
+            proxies.close()
+            writer = config.stash.get(_FAULT_LOG, None)
+            if writer is not None:
+                writer.write(lines)
+
+
+def _scenarios_of(request: pytest.FixtureRequest) -> list[Scenario]:
+    out = []
+    for marker in reversed(list(request.node.iter_markers("chaos_scenario"))):
+        for name in marker.args:
+            out.append(
+                name
+                if isinstance(name, Scenario)
+                else load_scenario(name, project_root=request.config.rootpath)
+            )
+    if "scenario" in request.fixturenames:
+        out.append(request.getfixturevalue("scenario"))
+    return out

@@ -17,7 +17,7 @@ from difflib import get_close_matches
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from harness.chaos.faults import Fault, clean_message, registry
@@ -48,6 +49,82 @@ SCHEMA_FILE = "scenario.schema.json"
 _SUFFIXES = (".yaml", ".yml")
 
 
+_TOXIC_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # type: (required attributes, optional attributes), as Toxiproxy v2 names them
+    "latency": (("latency",), ("jitter",)),
+    "bandwidth": (("rate",), ()),
+    "slow_close": (("delay",), ()),
+    "timeout": (("timeout",), ()),
+    "reset_peer": ((), ("timeout",)),
+    "slicer": (("average_size",), ("size_variation", "delay")),
+    "limit_data": (("bytes",), ()),
+    "down": ((), ()),
+}
+
+
+class Toxic(BaseModel):
+    """A TCP fault applied by a real Toxiproxy server to the proxies of a test.
+
+    Units as Toxiproxy's: ``latency``/``jitter``/``delay``/``timeout`` in ms (slicer's
+    ``delay`` in µs), ``rate`` in KB/s, ``bytes`` and sizes in bytes. ``down`` disables the
+    proxy. ``toxicity`` is rolled once per connection, and Toxiproxy v2 ignores seeds.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal[
+        "latency",
+        "bandwidth",
+        "slow_close",
+        "timeout",
+        "reset_peer",
+        "slicer",
+        "limit_data",
+        "down",
+    ]
+    proxy: str | None = Field(None, description="a proxy name from toxiproxy.json (default: all)")
+    stream: Literal["upstream", "downstream"] = "downstream"
+    toxicity: float = Field(1.0, ge=0.0, le=1.0)
+    latency: int | None = Field(None, ge=0)
+    jitter: int | None = Field(None, ge=0)
+    rate: int | None = Field(None, gt=0)
+    delay: int | None = Field(None, ge=0)
+    timeout: int | None = Field(None, ge=0)
+    average_size: int | None = Field(None, gt=0)
+    size_variation: int | None = Field(None, ge=0)
+    bytes: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _arguments_for_type(self) -> Toxic:
+        required, optional = _TOXIC_ARGS[self.type]
+        given = {
+            k
+            for k in (
+                "latency",
+                "jitter",
+                "rate",
+                "delay",
+                "timeout",
+                "average_size",
+                "size_variation",
+                "bytes",
+            )
+            if getattr(self, k) is not None
+        }
+        missing = [k for k in required if k not in given]
+        extra = sorted(given - set(required) - set(optional))
+        if missing:
+            raise ValueError(f"a {self.type} toxic needs {', '.join(missing)}")
+        if extra:
+            allowed = ", ".join(required + optional) or "no attributes"
+            raise ValueError(f"a {self.type} toxic takes {allowed}; not {', '.join(extra)}")
+        return self
+
+    def attributes(self) -> dict[str, int]:
+        required, optional = _TOXIC_ARGS[self.type]
+        return {k: getattr(self, k) for k in required + optional if getattr(self, k) is not None}
+
+
 class Scenario(BaseModel):
     """A named set of faults (and the invariants a client must keep under them)."""
 
@@ -56,7 +133,8 @@ class Scenario(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="kebab-case, unique")
     description: str = Field(min_length=1, description="what it simulates, for a trader")
     tags: list[str] = Field(default_factory=list)
-    faults: list[Fault] = Field(min_length=1)
+    faults: list[Fault] = Field(default_factory=list)
+    toxics: list[Toxic] = Field(default_factory=list, description="TCP faults through Toxiproxy")
     invariants: list[str | dict[str, dict[str, Any]]] = Field(
         default_factory=list,
         description="invariant names, or {name: {argument: value}}",
@@ -71,6 +149,12 @@ class Scenario(BaseModel):
                 raise ValueError(f"an invariant with arguments is one key: got {sorted(item)}")
         return value
 
+    @model_validator(mode="after")
+    def _something_to_do(self) -> Scenario:
+        if not self.faults and not self.toxics:
+            raise ValueError("a scenario needs at least one fault or toxic")
+        return self
+
     @property
     def source(self) -> str | None:
         """The file this scenario was loaded from (None when built in Python)."""
@@ -78,8 +162,10 @@ class Scenario(BaseModel):
 
     @property
     def kinds(self) -> list[str]:
-        """Fault kinds in order of first appearance."""
-        return list(dict.fromkeys(f.kind for f in self.faults))
+        """Fault kinds in order of first appearance (toxics as ``toxic:<type>``)."""
+        return list(
+            dict.fromkeys([f.kind for f in self.faults] + [f"toxic:{t.type}" for t in self.toxics])
+        )
 
     def invariant_names(self) -> list[str]:
         return [i if isinstance(i, str) else next(iter(i)) for i in self.invariants]
@@ -92,7 +178,10 @@ def _model_for(kinds: tuple[str, ...]) -> type[Scenario]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         "Scenario",
         __base__=Scenario,
-        faults=(list[union], Field(min_length=1, description="faults, applied in this order")),
+        faults=(
+            list[union],
+            Field(default_factory=list, description="faults, applied in this order"),
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ def test_readme_script_runs(index: int, tmp_path: Path) -> None:
 @pytest.mark.parametrize("index", range(len(PYTEST_BLOCKS)))
 def test_readme_pytest_example_passes(index: int, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(**{f"test_readme_{index}": PYTEST_BLOCKS[index]})
+    shutil.copy(README.parent / "toxiproxy.json", pytester.path / "toxiproxy.json")
     result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto", "-p", "no:cacheprovider")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and not outcomes.get("failed"), result.stdout.str()

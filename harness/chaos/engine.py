@@ -136,6 +136,31 @@ class Chaos:
             self.inject(fault, scenario=scenario.name)
         return scenario
 
+    def record_external(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        scenario: str | None = None,
+        path: str | None = None,
+    ) -> dict[str, Any]:
+        """Log a fault applied outside the engine (a Toxiproxy toxic) in this test's fault log."""
+        line = {
+            "seed": self.run_seed,
+            "test": self.test,
+            "scenario": scenario,
+            "index": None,
+            "method": None,
+            "path": path,
+            "kind": kind,
+            "params": params,
+            "t": round(self.server.now(), 6),
+        }
+        self.log.append(line)
+        for sink in self._sinks:
+            sink(line)
+        return line
+
     def watch_client(self, client: Any) -> None:
         """Register the client under test for invariants that need its view: an object with
         ``known_orders`` (order id -> status) and ``cycles`` (``time.monotonic()`` of each

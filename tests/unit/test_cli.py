@@ -106,3 +106,16 @@ def test_validate_checks_invariant_names(
     assert "invariants[0]: unknown invariant 'no_duplicate_order'" in out
     assert "did you mean 'no_duplicate_orders'" in out
     assert "invariants[1]: invariant 'bounded_retries' takes max_attempts, reset_after_s" in out
+
+
+def test_doctor_passes_here_and_fails_without_toxiproxy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "Toxiproxy server" in out and "scenario library" in out and "FAIL" not in out
+    monkeypatch.setenv("TOXIPROXY_BIN", str(tmp_path / "missing"))
+    monkeypatch.delenv("TOXIPROXY_URL", raising=False)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "make toxiproxy" in out

@@ -78,7 +78,7 @@ def test_every_problem_is_reported_with_its_line_and_field() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("name: x\ndescription: d\nfaults: []\n", "faults: list should have at least 1 item"),
+        ("name: x\ndescription: d\nfaults: []\n", "needs at least one fault or toxic"),
         ("name: Bad Name\ndescription: d\nfaults: [{kind: reset}]\n", "name: string should match"),
         ("description: d\nfaults: [{kind: reset}]\n", ":1: name: field required"),
         ("name: x\ndescription: d\nfaults: [{fixed_ms: 3}]\n", "missing 'kind'"),

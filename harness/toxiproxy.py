@@ -1,0 +1,386 @@
+"""A real Toxiproxy server for TCP faults: lifecycle, per-worker proxies, toxics.
+
+* :func:`find_binary` looks for the server in ``TOXIPROXY_BIN``, the project's ``.tools/``
+  (``make test`` installs it there with ``go install``), then ``PATH``;
+  ``TOXIPROXY_URL`` names a running server to use instead of starting one.
+* :class:`ToxiproxyServer` starts one on a free 127.0.0.1 port and stops it.
+* :class:`Toxiproxy` wraps toxiproxy-python, which is synchronous and keeps the server
+  address in class attributes: every call sets the address under a lock (so several
+  servers and a non-default port work), and the ``a*`` methods run in a thread so async
+  code never blocks its loop.
+* :func:`load_config` reads ``toxiproxy.json`` (Toxiproxy's own format: a list of
+  ``{name, listen, upstream, enabled}``); under xdist every worker creates its own copy of
+  each proxy, its name suffixed with the worker id, listening on a free port.
+
+Two facts about Toxiproxy v2 shape what the harness can promise: its ``-seed`` flag has no
+effect (latency jitter, toxicity and slicer sizes are not reproducible), and toxicity is
+rolled once per connection, not per request. The fault log records what was applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ToxiproxyError
+
+__all__ = [
+    "TOXIPROXY_MODULE",
+    "TOXIPROXY_VERSION",
+    "ProxySpec",
+    "Toxiproxy",
+    "ToxiproxyServer",
+    "find_binary",
+    "load_config",
+]
+
+TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
+TOXIPROXY_VERSION = "v2.12.0"
+_TOOLS = Path(".tools") / "toxiproxy" / "server"
+_LOCK = threading.Lock()
+
+
+def find_binary(project_root: str | Path | None = None) -> Path | None:
+    """The Toxiproxy server binary: ``TOXIPROXY_BIN``, ``.tools/toxiproxy/server``, or PATH."""
+    env = os.environ.get("TOXIPROXY_BIN")
+    if env:
+        return Path(env) if Path(env).is_file() else None
+    roots = [Path(project_root)] if project_root is not None else []
+    roots += [Path.cwd(), Path(__file__).resolve().parent.parent]
+    for root in roots:
+        candidate = root / _TOOLS
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("toxiproxy-server")
+    return Path(found) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ToxiproxyServer:
+    """A Toxiproxy server process on 127.0.0.1 (or a running one named by TOXIPROXY_URL)."""
+
+    def __init__(self, binary: Path | None = None, *, url: str | None = None) -> None:
+        self.binary = binary
+        self.url = url or ""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def from_environment(cls, project_root: str | Path | None = None) -> ToxiproxyServer:
+        url = os.environ.get("TOXIPROXY_URL")
+        if url:
+            return cls(url=url.rstrip("/"))
+        binary = find_binary(project_root)
+        if binary is None:
+            raise ToxiproxyError(
+                "no Toxiproxy server: set TOXIPROXY_URL to a running one, TOXIPROXY_BIN to its "
+                f"binary, or install it with `make toxiproxy` (go install {TOXIPROXY_MODULE}@"
+                f"{TOXIPROXY_VERSION} into .tools/toxiproxy)"
+            )
+        return cls(binary)
+
+    def start(self, timeout_s: float = 15.0) -> str:
+        if self.url and self.process is None and self.binary is None:
+            self._wait(timeout_s)
+            return self.url
+        assert self.binary is not None
+        port = _free_port()
+        self.process = subprocess.Popen(
+            [str(self.binary), "-host", "127.0.0.1", "-port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            self._wait(timeout_s)
+        except ToxiproxyError:
+            self.stop()
+            raise
+        return self.url
+
+    def _wait(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        api = Toxiproxy(self.url)
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ToxiproxyError(f"the Toxiproxy server exited with {self.process.returncode}")
+            try:
+                api.version()
+                return
+            except ToxiproxyError:
+                time.sleep(0.05)
+        raise ToxiproxyError(f"the Toxiproxy server at {self.url} did not answer in {timeout_s} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+            self.process = None
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """One entry of toxiproxy.json."""
+
+    name: str
+    listen: str = "127.0.0.1:0"
+    upstream: str = ""
+    enabled: bool = True
+
+
+def load_config(path: str | Path) -> list[ProxySpec]:
+    """Read a toxiproxy.json file, with errors that name the entry and the field."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ToxiproxyError(f"{path}: cannot read Toxiproxy config: {exc}") from None
+    if not isinstance(data, list):
+        raise ToxiproxyError(f"{path}: expected a JSON list of proxies, got {type(data).__name__}")
+    specs, names = [], set()
+    for i, entry in enumerate(data):
+        where = f"{path}: [{i}]"
+        if not isinstance(entry, dict):
+            raise ToxiproxyError(f"{where}: expected an object {{name, listen, upstream, enabled}}")
+        unknown = set(entry) - {"name", "listen", "upstream", "enabled"}
+        if unknown:
+            raise ToxiproxyError(f"{where}: unknown field(s) {sorted(unknown)}")
+        name, upstream = entry.get("name"), entry.get("upstream")
+        if not isinstance(name, str) or not name:
+            raise ToxiproxyError(f"{where}.name: a non-empty string is required")
+        if name in names:
+            raise ToxiproxyError(f"{where}.name: {name!r} is used twice")
+        if not isinstance(upstream, str) or not (upstream == "mock_server" or ":" in upstream):
+            raise ToxiproxyError(
+                f'{where}.upstream: expected "mock_server" or host:port, got {upstream!r}'
+            )
+        if upstream != "mock_server" and upstream.rsplit(":", 1)[0] not in (
+            "127.0.0.1",
+            "localhost",
+            "[::1]",
+        ):
+            raise ToxiproxyError(
+                f"{where}.upstream: {upstream!r} is not on loopback (tests reach 127.0.0.1 only)"
+            )
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ToxiproxyError(f"{where}.enabled: expected true or false, got {enabled!r}")
+        names.add(name)
+        specs.append(ProxySpec(name, str(entry.get("listen", "127.0.0.1:0")), upstream, enabled))
+    return specs
+
+
+@dataclass
+class Proxy:
+    """A proxy this harness created: its name on the server and where it listens."""
+
+    name: str
+    listen: str
+    upstream: str
+    toxics: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.listen}"
+
+
+class Toxiproxy:
+    """The Toxiproxy API of one server, through toxiproxy-python, safe for several servers."""
+
+    def __init__(self, url: str) -> None:
+        host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
+        self.url = url
+        self.host, self.port = host, int(port)
+
+    @contextmanager
+    def _api(self) -> Iterator[Any]:
+        from requests import RequestException
+        from toxiproxy import Toxiproxy as _Client
+        from toxiproxy.api import APIConsumer
+        from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+        with _LOCK:
+            saved = (APIConsumer.host, APIConsumer.port)
+            APIConsumer.host, APIConsumer.port = self.host, self.port
+            try:
+                yield _Client()
+            except (RequestException, OSError) as exc:
+                raise ToxiproxyError(f"Toxiproxy at {self.url}: {exc}") from None
+            except (InvalidToxic, NotFound, ProxyExists) as exc:
+                raise ToxiproxyError(
+                    f"Toxiproxy at {self.url}: {type(exc).__name__}: {exc}"
+                ) from None
+            finally:
+                APIConsumer.host, APIConsumer.port = saved
+
+    def version(self) -> str:
+        with self._api() as api:
+            raw = api.version()
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        try:
+            return str(json.loads(text).get("version", text))
+        except (ValueError, AttributeError):
+            return text
+
+    def proxies(self) -> dict[str, Any]:
+        with self._api() as api:
+            return dict(api.proxies())
+
+    def create(
+        self, name: str, upstream: str, listen: str = "127.0.0.1:0", enabled: bool = True
+    ) -> Proxy:
+        with self._api() as api:
+            made = api.create(upstream=upstream, name=name, listen=listen, enabled=enabled)
+            return Proxy(made.name, made.listen, made.upstream)
+
+    def add_toxic(
+        self,
+        proxy: str,
+        type: str,
+        attributes: dict[str, Any],
+        *,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        name: str | None = None,
+    ) -> str:
+        toxic = name or f"{type}_{stream}"
+        with self._api() as api:
+            api.get_proxy(proxy).add_toxic(
+                type=type, attributes=attributes, stream=stream, toxicity=toxicity, name=toxic
+            )
+        return toxic
+
+    def toxics(self, proxy: str) -> dict[str, Any]:
+        with self._api() as api:
+            return dict(api.get_proxy(proxy).toxics())
+
+    def remove_toxic(self, proxy: str, toxic: str) -> None:
+        with self._api() as api:
+            api.get_proxy(proxy).destroy_toxic(toxic)
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        with self._api() as api:
+            p = api.get_proxy(proxy)
+            p.enable() if enabled else p.disable()
+
+    def destroy(self, proxy: str) -> None:
+        with self._api() as api:
+            api.get_proxy(proxy).destroy()
+
+    # async versions: the same calls in a worker thread, never on the event loop
+    async def acreate(self, *args: Any, **kwargs: Any) -> Proxy:
+        return await asyncio.to_thread(self.create, *args, **kwargs)
+
+    async def aadd_toxic(self, *args: Any, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.add_toxic, *args, **kwargs)
+
+    async def aremove_toxic(self, *args: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(self.remove_toxic, *args, **kwargs)
+
+
+class ProxySet:
+    """The proxies of one test: created from specs, toxics tracked, all removed at the end."""
+
+    def __init__(self, api: Toxiproxy, suffix: str, log: Any = None) -> None:
+        self.api = api
+        self.suffix = suffix
+        self.proxies: dict[str, Proxy] = {}
+        self._log = log  # a callable taking one fault-log line
+
+    def create(self, name: str, upstream: str, enabled: bool = True) -> Proxy:
+        made = self.api.create(f"{name}-{self.suffix}", upstream, "127.0.0.1:0", enabled)
+        self.proxies[name] = made
+        return made
+
+    def __getitem__(self, name: str) -> Proxy:
+        if name not in self.proxies:
+            raise ToxiproxyError(f"no proxy {name!r} in this test; have {sorted(self.proxies)}")
+        return self.proxies[name]
+
+    def url(self, name: str) -> str:
+        return self[name].url
+
+    def add_toxic(
+        self,
+        name: str,
+        type: str,
+        attributes: dict[str, Any] | None = None,
+        *,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        scenario: str | None = None,
+    ) -> str:
+        proxy = self[name]
+        if type == "down":
+            self.api.set_enabled(proxy.name, False)
+            toxic = "down"
+        else:
+            toxic = self.api.add_toxic(
+                proxy.name,
+                type,
+                dict(attributes or {}),
+                stream=stream,
+                toxicity=toxicity,
+                name=f"{type}_{stream}_{len(proxy.toxics)}",
+            )
+        proxy.toxics.append(toxic)
+        if self._log is not None:
+            self._log(
+                {
+                    "kind": f"toxic:{type}",
+                    "scenario": scenario,
+                    "path": proxy.name,
+                    "params": {
+                        "proxy": name,
+                        "stream": stream,
+                        "toxicity": toxicity,
+                        **dict(attributes or {}),
+                    },
+                }
+            )
+        return toxic
+
+    def clear_toxics(self) -> None:
+        for proxy in self.proxies.values():
+            for toxic in proxy.toxics:
+                if toxic == "down":
+                    self.api.set_enabled(proxy.name, True)
+                else:
+                    self.api.remove_toxic(proxy.name, toxic)
+            proxy.toxics.clear()
+
+    def close(self) -> None:
+        errors: list[str] = []
+        for proxy in list(self.proxies.values()):
+            try:
+                self.api.destroy(proxy.name)
+            except ToxiproxyError as exc:
+                errors.append(str(exc))
+        self.proxies.clear()
+        if errors:
+            raise ToxiproxyError("; ".join(errors))
+
+
+def apply_specs(proxies: ProxySet, specs: Sequence[ProxySpec], upstreams: dict[str, str]) -> None:
+    for spec in specs:
+        upstream = upstreams.get(spec.upstream, spec.upstream)
+        proxies.create(spec.name, upstream, spec.enabled)
