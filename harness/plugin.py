@@ -17,7 +17,7 @@ import pytest
 
 from harness import invariants
 from harness.chaos.engine import Chaos
-from harness.errors import HarnessWarning, messages
+from harness.errors import HarnessWarning, ToxiproxyError, messages
 from harness.exchange import MockExchange
 from harness.faultlog import FaultLogWriter
 from harness.guard import LiveEndpointGuard
@@ -384,6 +384,10 @@ def toxiproxy(
             }
         )
 
+    if not toxiproxy_server.alive():
+        raise ToxiproxyError(
+            f"the Toxiproxy server of this session stopped: {toxiproxy_server.log_tail(5)}"
+        )
     proxies = ProxySet(Toxiproxy(toxiproxy_server.url), f"{worker}-{counter[0]}", log)
     proxies.log = lines  # type: ignore[attr-defined]
     try:

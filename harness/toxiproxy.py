@@ -94,39 +94,72 @@ class ToxiproxyServer:
             )
         return cls(binary)
 
-    def start(self, timeout_s: float = 15.0) -> str:
+    def start(self, timeout_s: float = 15.0, attempts: int = 5) -> str:
         if self.url and self.process is None and self.binary is None:
             self._wait(timeout_s)
             return self.url
         assert self.binary is not None
-        port = _free_port()
-        self.process = subprocess.Popen(
-            [str(self.binary), "-host", "127.0.0.1", "-port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.url = f"http://127.0.0.1:{port}"
+        import tempfile
+
+        last: ToxiproxyError | None = None
+        for _ in range(attempts):
+            # The port is free when chosen, but another process may bind it before Toxiproxy
+            # does (xdist workers open loopback servers all the time): then Toxiproxy exits,
+            # and a new port is tried.
+            port = _free_port()
+            # Open for the life of the process (closed and removed by stop()).
+            self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
+                prefix="toxiproxy-", suffix=".log", delete=False
+            )
+            self.process = subprocess.Popen(
+                [str(self.binary), "-host", "127.0.0.1", "-port", str(port)],
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+            )
+            self.url = f"http://127.0.0.1:{port}"
+            try:
+                self._wait(timeout_s)
+                return self.url
+            except ToxiproxyError as exc:
+                last = exc
+                self.stop()
+        raise last or ToxiproxyError("the Toxiproxy server did not start")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the server's own log (where it says why it stopped)."""
+        log = getattr(self, "_log_file", None)
+        if log is None:
+            return ""
         try:
-            self._wait(timeout_s)
-        except ToxiproxyError:
-            self.stop()
-            raise
-        return self.url
+            return "\n".join(Path(log.name).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.process is None or self.process.poll() is None
 
     def _wait(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         api = Toxiproxy(self.url)
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ToxiproxyError(f"the Toxiproxy server exited with {self.process.returncode}")
+                raise ToxiproxyError(
+                    f"the Toxiproxy server exited with {self.process.returncode}: {self.log_tail(5)}"
+                )
             try:
-                api.version()
-                return
+                if api.is_toxiproxy() and (self.process is None or self.process.poll() is None):
+                    return
             except ToxiproxyError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise ToxiproxyError(f"the Toxiproxy server at {self.url} did not answer in {timeout_s} s")
 
     def stop(self) -> None:
+        log = getattr(self, "_log_file", None)
+        if log is not None:
+            log.close()
+            Path(log.name).unlink(missing_ok=True)
+            self._log_file = None
         if self.process is not None:
             self.process.terminate()
             try:
@@ -241,9 +274,21 @@ class Toxiproxy:
         except (ValueError, AttributeError):
             return text
 
+    def is_toxiproxy(self) -> bool:
+        """True when Toxiproxy answers at this address (not some other loopback server)."""
+        with self._api() as api:
+            raw = api.version()
+        try:
+            return "version" in json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+        except (ValueError, TypeError):
+            return False
+
     def proxies(self) -> dict[str, Any]:
         with self._api() as api:
-            return dict(api.proxies())
+            found = api.proxies()
+        if not isinstance(found, dict):
+            raise ToxiproxyError(f"{self.url} did not answer as a Toxiproxy server")
+        return dict(found)
 
     def create(
         self, name: str, upstream: str, listen: str = "127.0.0.1:0", enabled: bool = True
