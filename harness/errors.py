@@ -31,6 +31,8 @@ __all__ = [
     "UsageError",
     "Violation",
     "WireFault",
+    "WsClose",
+    "WsSilence",
     "messages",
 ]
 
@@ -179,6 +181,23 @@ class DribbledBody(WireFault):
         self.chunks = chunks
         self.over_ms = over_ms
         super().__init__(f"dribble {chunks} chunks over {over_ms} ms")
+
+
+class WsClose(WireFault):
+    """Close the WebSocket: with a close ``code``, or ``abrupt`` (a TCP reset, no close frame)."""
+
+    def __init__(self, code: int, abrupt: bool) -> None:
+        self.code = code
+        self.abrupt = abrupt
+        super().__init__(f"ws close {'abrupt' if abrupt else code}")
+
+
+class WsSilence(WireFault):
+    """Send no data for ``seconds``; the socket stays open and answers pings."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"ws silence {seconds} s")
 
 
 class MarketDataError(HarnessError, ValueError):

@@ -17,6 +17,14 @@ from harness.chaos.faults import (
     Reset,
     Stale,
     Truncate,
+    WsCorrupt,
+    WsDelay,
+    WsDisconnect,
+    WsDrop,
+    WsDuplicate,
+    WsGap,
+    WsReorder,
+    WsSilence,
     registry,
 )
 from harness.chaos.schedule import Match, Schedule, Window
@@ -38,5 +46,13 @@ __all__ = [
     "Stale",
     "Truncate",
     "Window",
+    "WsCorrupt",
+    "WsDelay",
+    "WsDisconnect",
+    "WsDrop",
+    "WsDuplicate",
+    "WsGap",
+    "WsReorder",
+    "WsSilence",
     "registry",
 ]

@@ -410,6 +410,69 @@ def recovers_within(ctx: InvariantContext, seconds: float = 10.0) -> list[Violat
     ]
 
 
+_GAP_FAULTS = frozenset(("ws_gap", "ws_drop", "ws_reorder"))
+
+
+def no_unhandled_gap(
+    ctx: InvariantContext, snapshot_path: str | None = None, grace_s: float = 0.1
+) -> list[Violation]:
+    """After a stream lost, skipped or reordered an update, the client rebuilt its book from
+    the REST snapshot before it placed its next order. A lost update shows only when the next
+    one arrives, so orders within ``grace_s`` of the fault are not held against the client."""
+    exchange = ctx.need("exchange", "no_unhandled_gap")
+    path = snapshot_path or getattr(ctx.profile, "snapshot_path", "") or "/v1/book"
+    journal = ctx.journal
+    by_index = {e.index: e for e in journal}
+    snapshots = [e.t for e in journal if e.method == "GET" and e.path == path and _delivered(e)]
+    orders = sorted(
+        (
+            (by_index[o.request_index].t, o)
+            for o in exchange.orders.values()
+            if o.request_index in by_index
+        ),
+        key=lambda pair: pair[0],
+    )
+    out = []
+    for line in ctx.fault_log:
+        if line["kind"] not in _GAP_FAULTS:
+            continue
+        nxt = next(((t, o) for t, o in orders if t > line["t"] + grace_s), None)
+        if nxt is None:
+            continue
+        placed_at, order = nxt
+        if not any(line["t"] < t < placed_at for t in snapshots):
+            out.append(
+                Violation(
+                    "no_unhandled_gap",
+                    f"after a {line['kind']} on {line['path']} (t={line['t']:.3f} s) order {order.order_id} was "
+                    f"placed at t={placed_at:.3f} s without a resync from {path}",
+                    [line, {"order": order.to_dict()}],
+                )
+            )
+    return out
+
+
+def reconnects_with_backoff(ctx: InvariantContext, min_delay_s: float = 0.1) -> list[Violation]:
+    """After the exchange dropped a stream, the client waited at least ``min_delay_s`` before
+    connecting again (no tight reconnect loop hammering a struggling exchange)."""
+    connects = [e for e in ctx.journal if e.method == "WS"]
+    out = []
+    for line in ctx.fault_log:
+        if line["kind"] != "ws_disconnect":
+            continue
+        nxt = next((e for e in connects if e.path == line["path"] and e.t > line["t"]), None)
+        if nxt is not None and nxt.t - line["t"] < min_delay_s:
+            out.append(
+                Violation(
+                    "reconnects_with_backoff",
+                    f"the stream {line['path']} was dropped at t={line['t']:.3f} s and the client "
+                    f"reconnected {nxt.t - line['t']:.3f} s later (at least {min_delay_s:g} s expected)",
+                    [line, _brief(nxt)],
+                )
+            )
+    return out
+
+
 INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
     "no_duplicate_orders": no_duplicate_orders,
     "orders_reconciled": orders_reconciled,
@@ -418,6 +481,8 @@ INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
     "respects_retry_after": respects_retry_after,
     "no_requests_while_banned": no_requests_while_banned,
     "recovers_within": recovers_within,
+    "no_unhandled_gap": no_unhandled_gap,
+    "reconnects_with_backoff": reconnects_with_backoff,
 }
 
 
@@ -490,6 +555,7 @@ def checkable(
         "no_duplicate_orders": ("exchange",),
         "orders_reconciled": ("exchange", "client_orders"),
         "no_trade_on_invalid_data": ("exchange",),
+        "no_unhandled_gap": ("exchange",),
         "recovers_within": ("cycles",),
     }
     ok, skipped = [], []

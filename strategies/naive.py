@@ -6,6 +6,8 @@ Each bug is marked ``BUG:``; the harness's chaos suite proves it finds every one
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from typing import Any
 
@@ -16,7 +18,12 @@ from strategies.crossover import limit_price, side_for
 
 class NaiveBot:
     def __init__(
-        self, base_url: str, symbol: str = "BTCUSDT", qty: float = 0.001, cycle_s: float = 0.05
+        self,
+        base_url: str,
+        symbol: str = "BTCUSDT",
+        qty: float = 0.001,
+        cycle_s: float = 0.05,
+        stream: bool = False,
     ) -> None:
         self.base_url = base_url
         self.symbol = symbol
@@ -26,6 +33,9 @@ class NaiveBot:
         self.cycles: list[float] = []
         self.errors: list[str] = []
         self._open_order: str | None = None
+        self.stream = stream
+        self.best: tuple[float, float] | None = None  # (bid, ask) from the book stream
+        self.connects: list[float] = []
         # BUG: no timeout. aiohttp's default waits up to five minutes for a hung exchange.
         self._session: aiohttp.ClientSession | None = None
 
@@ -57,6 +67,10 @@ class NaiveBot:
         closes = [bar["close"] for bar in bars]
         side = side_for(closes)
         _, ticker = await self._call("GET", "/v1/ticker", params={"symbol": self.symbol})
+        if self.stream and self.best is not None:
+            # BUG: the streamed book is trusted whatever happened to the stream: a lost or
+            # skipped update (a sequence gap), a stall or a NaN go straight into the price.
+            ticker = {"price": self.best[0] if side == "buy" else self.best[1]}
         if self._open_order is not None:
             status, body = await self._call("DELETE", f"/v1/orders/{self._open_order}")
             if status == 200:
@@ -79,8 +93,31 @@ class NaiveBot:
             self._open_order = order["order_id"]
         self.cycles.append(time.monotonic())
 
+    async def _consume(self) -> None:
+        assert self._session is not None
+        url = self.base_url.replace("http", "ws", 1) + "/v1/stream"
+        while True:
+            try:
+                self.connects.append(time.monotonic())
+                async with self._session.ws_connect(url) as ws:
+                    await ws.send_json({"op": "subscribe", "channels": [f"book:{self.symbol}"]})
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        try:
+                            data = json.loads(msg.data)
+                            if "seq" in data:  # BUG: the sequence number is never checked
+                                book = data["data"]
+                                self.best = (book["bids"][0][0], book["asks"][0][0])
+                        except (ValueError, KeyError, IndexError, TypeError):
+                            pass
+            except (aiohttp.ClientError, OSError):
+                pass
+            # BUG: it reconnects at once, in a tight loop, however often the stream drops.
+
     async def run(self, cycles: int) -> None:
         self._session = aiohttp.ClientSession()
+        consumer = asyncio.create_task(self._consume()) if self.stream else None
         try:
             for _ in range(cycles):
                 try:
@@ -89,4 +126,8 @@ class NaiveBot:
                     self.errors.append(repr(exc))
                 await asyncio.sleep(self.cycle_s)
         finally:
+            if consumer is not None:
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
             await self._session.close()

@@ -14,7 +14,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
+import random
 import time
 from typing import Any
 
@@ -93,6 +96,8 @@ class ResilientBot:
         timeout_s: float = 0.5,
         breaker_after: int = 3,
         breaker_cooldown_s: float = 1.2,
+        stream: bool = False,
+        silence_s: float = 0.5,
     ) -> None:
         self.base_url = base_url
         self.symbol = symbol
@@ -113,6 +118,13 @@ class ResilientBot:
         self._failures = 0
         self._intent = 0
         self._session: aiohttp.ClientSession | None = None
+        self.stream = stream
+        self.silence_s = silence_s
+        self.best: tuple[float, float] | None = None
+        self.connects: list[float] = []
+        self.resyncs = 0
+        self._book_seq: int | None = None  # the last book update applied; None = resync needed
+        self._last_update = 0.0
 
     # -- one request, with its retries ----------------------------------------------------
     async def _once(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -212,6 +224,8 @@ class ResilientBot:
         side = side_for(frame["close"].tolist())
         _, ticker = await self._call("GET", "/v1/ticker", params={"symbol": self.symbol})
         ticker_frame = validate_edge([ticker], Ticker, source="GET /v1/ticker")
+        if self.stream:
+            ticker_frame = ticker_frame.assign(price=self._stream_price(side))
         ticker_ms = int(ticker_frame["time"].iloc[0])
         if ticker_ms <= self._last_ticker_ms:
             raise StaleData("the ticker went back in time")
@@ -238,8 +252,91 @@ class ResilientBot:
             self._open_order = placed["order_id"]
         self.cycles.append(time.monotonic())
 
+    # -- the order-book stream: gaps resynced from the REST snapshot, silence detected --------
+    def _stream_price(self, side: str) -> float:
+        loop = asyncio.get_running_loop()
+        if (
+            self.best is None
+            or self._book_seq is None
+            or loop.time() - self._last_update > self.silence_s
+        ):
+            raise StaleData("the book stream is not in sync")
+        price = self.best[0] if side == "buy" else self.best[1]
+        if not (math.isfinite(price) and price > 0):
+            raise StaleData(f"the book stream gave price {price!r}")
+        return price
+
+    async def _resync(self) -> None:
+        """A gap in the diffs: the local book is wrong until rebuilt from the REST snapshot."""
+        self.resyncs += 1
+        _, snapshot = await self._call("GET", "/v1/book", params={"symbol": self.symbol})
+        self.best = (float(snapshot["bids"][0][0]), float(snapshot["asks"][0][0]))
+        self._book_seq = int(snapshot["seq"])
+        self._last_update = asyncio.get_running_loop().time()
+
+    async def _apply(self, message: dict[str, Any]) -> None:
+        seq = int(message["seq"])
+        if self._book_seq is not None and seq <= self._book_seq:
+            return  # a duplicate, or older than the snapshot
+        if self._book_seq is None or seq != self._book_seq + 1:
+            self._book_seq = None
+            await self._resync()
+            if seq <= (self._book_seq or 0):
+                return
+            if seq != (self._book_seq or 0) + 1:
+                self._book_seq = None  # still not contiguous: resync on the next one
+                return
+        book = message["data"]
+        bid, ask = float(book["bids"][0][0]), float(book["asks"][0][0])
+        if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid < ask):
+            self._book_seq = None  # a corrupt update: resync before trusting the book again
+            return
+        self.best, self._book_seq = (bid, ask), seq
+        self._last_update = asyncio.get_running_loop().time()
+
+    async def _consume(self) -> None:
+        assert self._session is not None
+        url = self.base_url.replace("http", "ws", 1) + "/v1/stream"
+        delay = 0.1
+        while True:
+            self._book_seq = None
+            try:
+                self.connects.append(time.monotonic())
+                async with self._session.ws_connect(
+                    url, timeout=aiohttp.ClientWSTimeout(ws_close=1.0)
+                ) as ws:
+                    await ws.send_json({"op": "subscribe", "channels": [f"book:{self.symbol}"]})
+                    while True:
+                        # silence: no message for silence_s (heartbeats are 1 s apart here, so
+                        # data is what keeps it alive) -> reconnect
+                        msg = await ws.receive(timeout=self.silence_s)
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        data = json.loads(msg.data)
+                        if isinstance(data, dict) and "seq" in data:
+                            await self._apply(data)
+                            delay = 0.1  # a healthy stream resets the backoff
+            except (
+                TimeoutError,
+                aiohttp.ClientError,
+                OSError,
+                ValueError,
+                KeyError,
+                IndexError,
+                TypeError,
+                Retryable,
+                Rejected,
+            ):
+                pass
+            # reconnect with capped exponential backoff and jitter
+            await asyncio.sleep(delay + random.uniform(0, delay / 2))
+            delay = min(delay * 2, 1.0)
+
     async def run(self, cycles: int) -> None:
         self._session = aiohttp.ClientSession()
+        consumer = asyncio.create_task(self._consume()) if self.stream else None
+        if consumer is not None:
+            await asyncio.sleep(0.2)  # let the stream sync before the first cycle
         try:
             for _ in range(cycles):
                 try:
@@ -259,6 +356,10 @@ class ResilientBot:
             except (Retryable, Rejected) as exc:
                 self.errors.append(f"reconcile: {exc!r}")
         finally:
+            if consumer is not None:
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
             await self._session.close()
 
 

@@ -215,6 +215,8 @@ class Chaos:
         armed.schedule_state.fired += 1
         params = armed.fault.parameters()
         params.update(ctx.applied or {})
+        if "message" in ctx.extra:
+            params["message"] = ctx.extra["message"]
         line = {
             "seed": self.run_seed,
             "test": self.test,
@@ -270,6 +272,31 @@ class Chaos:
             ctx.now = self.server.now()
             response = await armed.fault.on_response(ctx, response)
         return response
+
+    async def messages(
+        self,
+        request: Request,
+        route: Route,
+        rel_path: str,
+        entry: JournalEntry,
+        message: Any,
+        number: int,
+    ) -> list[Any]:
+        """Message faults on one outgoing WebSocket message (the ``number``-th of its
+        connection); returns what is sent instead. Schedules count messages."""
+        out: list[Any] = []
+        for armed in self._candidates("message", request, rel_path):
+            release = getattr(armed.fault, "observe_message", None)
+            if release is not None:
+                out.extend(release(self._context(armed, request, route, rel_path, entry), message))
+        pending = [message]
+        for armed, ctx in self._decide("message", request, route, rel_path, entry):
+            ctx.extra["message"] = number
+            nxt: list[Any] = []
+            for item in pending:
+                nxt.extend(await armed.fault.on_message(ctx, item))  # type: ignore[attr-defined]
+            pending = nxt
+        return pending + out
 
     def __repr__(self) -> str:
         return f"<Chaos seed={self.seed} faults={len(self.armed)} fired={len(self.log)}>"

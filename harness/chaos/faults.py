@@ -32,7 +32,8 @@ from pydantic import (
 
 from harness import corruptions
 from harness.chaos.schedule import Match, Schedule
-from harness.errors import ConnectionDrop, DribbledBody, FaultConfigError, TruncatedBody
+from harness.errors import ConnectionDrop, DribbledBody, FaultConfigError, TruncatedBody, WsClose
+from harness.errors import WsSilence as WsSilenceSignal
 from harness.mock.routes import PathPattern, Request, Response, Route
 
 __all__ = [
@@ -50,6 +51,14 @@ __all__ = [
     "Reset",
     "Stale",
     "Truncate",
+    "WsCorrupt",
+    "WsDelay",
+    "WsDisconnect",
+    "WsDrop",
+    "WsDuplicate",
+    "WsGap",
+    "WsReorder",
+    "WsSilence",
     "registry",
 ]
 
@@ -129,7 +138,7 @@ class Fault(BaseModel, metaclass=_FaultMeta):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    side: ClassVar[Literal["request", "response"]] = "request"
+    side: ClassVar[Literal["request", "response", "message"]] = "request"
     kind: str
     match: Match = Field(default_factory=Match, description="requests this fault considers")
     schedule: Schedule = Field(default_factory=Schedule, description="when it fires")
@@ -672,3 +681,131 @@ class AckLost(Fault):
             raise ConnectionDrop("disconnect", after_response=True)
         await _forever()
         return response  # pragma: no cover - never reached
+
+
+# -- WebSocket messages ----------------------------------------------------------------------
+# Side "message": they act on each message a WebSocket feed sends; ``match.path`` is the
+# feed's path and schedules count messages. ``on_message`` returns what is sent instead.
+
+
+class _MessageFault(Fault):
+    side: ClassVar[Literal["request", "response", "message"]] = "message"  # type: ignore[assignment]
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        raise NotImplementedError
+
+
+class WsDisconnect(_MessageFault):
+    """The exchange closes the stream: a close frame with ``code``, or ``abrupt`` (a reset)."""
+
+    kind: Literal["ws_disconnect"] = "ws_disconnect"
+    code: int = Field(1011, ge=1000, le=4999)
+    abrupt: bool = False
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire(code=self.code, abrupt=self.abrupt)
+        raise WsClose(self.code, self.abrupt)
+
+
+class WsDrop(_MessageFault):
+    """The message is lost."""
+
+    kind: Literal["ws_drop"] = "ws_drop"
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire()
+        return []
+
+
+class WsDuplicate(_MessageFault):
+    """The message arrives twice."""
+
+    kind: Literal["ws_duplicate"] = "ws_duplicate"
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire()
+        return [
+            message,
+            json.loads(json.dumps(message)) if not isinstance(message, str) else message,
+        ]
+
+
+class WsReorder(_MessageFault):
+    """The message is held back and delivered after the next ``window`` messages."""
+
+    kind: Literal["ws_reorder"] = "ws_reorder"
+    window: int = Field(1, ge=1, le=100)
+
+    def observe_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        held: list[list[Any]] = ctx.state.setdefault("held", [])
+        out = []
+        for item in held:
+            item[0] -= 1
+        for item in [h for h in held if h[0] <= 0]:
+            held.remove(item)
+            out.append(item[1])
+        return out
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire(window=self.window)
+        ctx.state.setdefault("held", []).append([self.window + 1, message])
+        return []
+
+
+class WsDelay(_MessageFault):
+    """The message is sent ``delay_ms`` late (the messages behind it wait too)."""
+
+    kind: Literal["ws_delay"] = "ws_delay"
+    delay_ms: float = Field(ge=0)
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire(delay_ms=self.delay_ms)
+        await asyncio.sleep(self.delay_ms / 1000)
+        return [message]
+
+
+class WsSilence(_MessageFault):
+    """No data for ``seconds``: the socket stays open and answers pings."""
+
+    kind: Literal["ws_silence"] = "ws_silence"
+    seconds: float = Field(gt=0)
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        ctx.fire(seconds=self.seconds)
+        raise WsSilenceSignal(self.seconds)
+
+
+class WsGap(_MessageFault):
+    """``skip`` sequence numbers are lost before this message (updates that never arrive)."""
+
+    kind: Literal["ws_gap"] = "ws_gap"
+    skip: int = Field(5, ge=1)
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        if not isinstance(message, dict) or not ({"seq", "U"} & set(message)):
+            return [message]  # nothing numbered to skip
+        ctx.fire(skip=self.skip)
+        return [{**message, "__gap__": self.skip}]
+
+
+class WsCorrupt(_MessageFault):
+    """The message is corrupted with one of the corruption kinds (the same functions as
+    ``corrupt``), applied to its JSON."""
+
+    kind: Literal["ws_corrupt"] = "ws_corrupt"
+    corruption: str | list[str]
+
+    _check = field_validator("corruption")(Corrupt._known.__func__)  # type: ignore[attr-defined]
+
+    async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
+        kinds = [self.corruption] if isinstance(self.corruption, str) else list(self.corruption)
+        ctx.rng.shuffle(kinds)
+        body = message.encode() if isinstance(message, str) else json.dumps(message).encode()
+        for kind in kinds:
+            try:
+                result = corruptions.corrupt_body(kind, body, ctx.rng)
+            except corruptions.NotApplicable:
+                continue
+            ctx.fire(corruption=kind, **_jsonable(result.detail))
+            return [result.body.decode("utf-8", errors="replace")]
+        return [message]

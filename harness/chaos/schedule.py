@@ -17,7 +17,7 @@ from harness.mock.routes import PathPattern, Request
 
 __all__ = ["Match", "Schedule", "ScheduleState", "Window"]
 
-_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"))
+_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS", "*"))
 
 
 class Match(BaseModel):

@@ -119,6 +119,8 @@ class FakeExchange:
         self._bars: dict[tuple[str, int], _Bars] = {}
         self._ids = itertools.count(1)
         self._by_client_id: dict[str, str] = {}
+        self.book_update_id = 1000
+        """The id of the last order-book update; streams number their diffs from it."""
         self._resting: dict[
             str, tuple[list[tuple[float, ExchangeOrder]], list[tuple[float, ExchangeOrder]]]
         ] = {}

@@ -34,6 +34,8 @@ class Profile:
     order_path: ClassVar[str] = ""
     """The path pattern of the order-placing route (invariants look for it)."""
     market_data_paths: ClassVar[tuple[str, ...]] = ()
+    snapshot_path: ClassVar[str] = ""
+    """The REST order-book snapshot a client resyncs its streamed book from."""
 
     def __init__(self, exchange: FakeExchange) -> None:
         self.exchange = exchange
@@ -61,6 +63,7 @@ class GenericProfile(Profile):
     name = "generic"
     order_path = "/v1/orders"
     market_data_paths = ("/v1/bars", "/v1/book", "/v1/ticker")
+    snapshot_path = "/v1/book"
 
     def _guard(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
         def run(request: Request) -> Any:
@@ -87,6 +90,7 @@ class GenericProfile(Profile):
         server.delete("/v1/orders/{order_id}").respond(
             g(lambda r: self._order(self.exchange.cancel(r.path_params["order_id"])))
         )
+        server.websocket("/v1/stream", market=self.exchange)
         server.get("/v1/balances").respond(
             g(
                 lambda r: {
@@ -124,7 +128,12 @@ class GenericProfile(Profile):
     def _book(self, request: Request) -> Any:
         symbol = self._symbol(request)
         book = self.exchange.book(symbol, _int(request.query.get("depth", "10"), "depth"))
-        return {"symbol": symbol, "time": _ms(self.exchange.now(self.offset(request))), **book}
+        return {
+            "symbol": symbol,
+            "seq": self.exchange.book_update_id,
+            "time": _ms(self.exchange.now(self.offset(request))),
+            **book,
+        }
 
     def _ticker(self, request: Request) -> Any:
         symbol = self._symbol(request)
@@ -239,6 +248,7 @@ class BinanceSpotProfile(Profile):
     name = "binance-spot"
     base_url = "https://api.binance.com"
     order_path = "/api/v3/order"
+    snapshot_path = "/api/v3/depth"
     market_data_paths = (
         "/api/v3/klines",
         "/api/v3/depth",
@@ -351,6 +361,7 @@ class BinanceSpotProfile(Profile):
             r("GET", "/api/v3/openOrders", self._open_orders, True)
         )
         server.get("/api/v3/account").respond(r("GET", "/api/v3/account", self._account, True))
+        server.websocket("/ws", protocol="binance", market=self.exchange)
 
     @staticmethod
     def _need(params: MultiDict[str], name: str) -> str:
@@ -429,7 +440,7 @@ class BinanceSpotProfile(Profile):
             self._need(params, "symbol"), min(100, _int(params.get("limit", "100"), "limit"))
         )
         return {
-            "lastUpdateId": len(self.exchange.fills) + int(time.time() * 1000),
+            "lastUpdateId": self.exchange.book_update_id,
             "bids": [[f"{p:.2f}", f"{q:.8f}"] for p, q in book["bids"]],
             "asks": [[f"{p:.2f}", f"{q:.8f}"] for p, q in book["asks"]],
         }

@@ -305,11 +305,36 @@ class MockServer:
 
         return serve_in_thread(self, host)
 
+    def websocket(
+        self,
+        path: str,
+        *,
+        protocol: str = "generic",
+        market: Any = None,
+        script: Any = None,
+        interval_s: float = 0.02,
+        heartbeat_s: float | None = 1.0,
+    ) -> Any:
+        """Register a WebSocket feed (served by the socket backend): market data from
+        ``market`` (a FakeExchange) or the messages of ``script``, in ``protocol``'s format."""
+        from harness.mock.websocket import WebSocketRoute
+
+        route = WebSocketRoute(
+            path,
+            protocol=protocol,
+            market=market,
+            script=script,
+            interval_s=interval_s,
+            heartbeat_s=heartbeat_s,
+        )
+        self.ws_routes.append(route)
+        return route
+
     def websocket_route(self, path: str) -> Any:
         """The WebSocket feed registered for ``path``, if any."""
         rel = self.owns_path(path)
         for route in self.ws_routes:
-            if rel is not None and route.pattern.match(rel) is not None:
+            if rel is not None and route.matches(rel):
                 return route
         return None
 
