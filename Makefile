@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean toxiproxy
+.PHONY: demo test lint install clean toxiproxy chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check harness tests bench strategies
 	$(BIN)/ruff format --check harness tests bench strategies
 
-test: lint $(TOXIPROXY)
+# Debian's chromium renders the HTML report in its test; best effort (the test skips without it).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed: the HTML report test will skip"; }
+
+test: lint $(TOXIPROXY) chromium
 	$(BIN)/python -m pytest -n auto
 
 clean:

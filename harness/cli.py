@@ -145,6 +145,61 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import load_report, merge_reports, write_report
+
+    paths = list(args.paths)
+    try:
+        if paths and paths[0] == "merge":
+            if not args.out or len(paths) < 2:
+                print("usage: chaos-harness report merge DIR... --out DIR", file=sys.stderr)
+                return 2
+            report = merge_reports([load_report(p) for p in paths[1:]])
+            out = write_report(report, args.out)
+        else:
+            if len(paths) != 1:
+                print(
+                    "usage: chaos-harness report DIR  (re-renders report.md and report.html)",
+                    file=sys.stderr,
+                )
+                return 2
+            report = load_report(paths[0])
+            out = write_report(report, args.out or paths[0])
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"chaos-harness report: cannot read a report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report written to {out}/ (report.json, report.md, report.html)")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from harness.errors import ScenarioError
+    from harness.report.catalogue import catalogue
+    from harness.scenario import builtin_dir, load_library
+
+    try:
+        library = load_library(args.paths or [builtin_dir()])
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    text = catalogue(library.values())
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{len(library)} scenarios written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    from harness.runner import run_pytest
+
+    return run_pytest(pytest_args, report_dir=args.report)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from harness.scenario import schema_text
 
@@ -171,6 +226,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(func=_cmd_list)
+    report = sub.add_parser(
+        "report",
+        help="re-render a report, or merge shard reports",
+        description="chaos-harness report DIR | chaos-harness report merge DIR... --out DIR",
+    )
+    report.add_argument("paths", nargs="+", metavar="DIR")
+    report.add_argument("--out", metavar="DIR", default=None)
+    report.set_defaults(func=_cmd_report)
+    scenarios = sub.add_parser(
+        "scenarios", help="scenarios docs [PATH...] [--out FILE]: a Markdown catalogue"
+    )
+    scenarios.add_argument("action", choices=["docs"])
+    scenarios.add_argument("paths", nargs="*", metavar="PATH")
+    scenarios.add_argument("--out", metavar="FILE", default=None)
+    scenarios.set_defaults(func=_cmd_scenarios)
+    run = sub.add_parser(
+        "run",
+        help="run pytest -m chaos -n auto with live progress and write the report",
+        description="Any argument chaos-harness does not know goes to pytest.",
+    )
+    run.add_argument("--report", metavar="DIR", default="chaos-report")
+    run.set_defaults(func=None)
     sub.add_parser(
         "doctor", help="check dependencies, Toxiproxy, loopback ports and scenarios"
     ).set_defaults(func=_cmd_doctor)
@@ -182,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        args, rest = parser.parse_known_args(argv)
+        return _cmd_run(args, rest)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

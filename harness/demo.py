@@ -106,7 +106,7 @@ async def run_demo(console: Console | None = None) -> int:
     return 0
 
 
-async def _strategies_vs_library(console: Console) -> None:
+async def _strategies_vs_library(console: Console, report_dir: str = "chaos-report") -> None:
     """Both reference bots against every built-in scenario, all at once, on the fake exchange."""
     try:
         from strategies.naive import NaiveBot
@@ -116,9 +116,11 @@ async def _strategies_vs_library(console: Console) -> None:
         return
     from harness import invariants
     from harness.exchange import MockExchange
+    from harness.report import Record, build_report, write_report
     from harness.scenario import load_library
 
     library = load_library()
+    records: list[Record] = []
     console.rule(
         "[bold]reference strategies vs the scenario library[/bold] (seed 7, 6 cycles each)"
     )
@@ -140,6 +142,25 @@ async def _strategies_vs_library(console: Console) -> None:
                 pass
             me.server.cancel_tasks()
         found = invariants.evaluate(scenario.invariants, invariants.context_for(chaos, me, bot))
+        records.append(
+            Record(
+                nodeid=f"demo::{bot_cls.__name__}[{scenario.name}]",
+                test=bot_cls.__name__,
+                scenario=scenario.name,
+                outcome="failed" if found else "passed",
+                duration=0.0,
+                run_seed=7,
+                test_seed=7,
+                exception="InvariantViolation" if found else None,
+                faults=list(chaos.log),
+                violations=[{"invariant": v.invariant, "message": v.message} for v in found],
+                latencies_ms=[round(e.duration * 1000, 3) for e in me.server.journal if e.duration],
+                injected_ms=[
+                    line["params"]["delay_ms"] for line in chaos.log if line["kind"] == "latency"
+                ],
+                replay=f"make demo  # seed 7, {bot_cls.__name__} against {scenario.name}",
+            )
+        )
         return sorted(invariants.names(found))
 
     # Toxiproxy and WebSocket scenarios need real sockets: the suite runs them (tests/chaos).
@@ -162,3 +183,5 @@ async def _strategies_vs_library(console: Console) -> None:
             ", ".join(naive) or "[green]none[/green]",
         )
     console.print(table)
+    out = write_report(build_report(records, {"run_seed": 7, "source": "make demo"}), report_dir)
+    console.print(f"report: [bold]{out}/report.html[/bold] (and report.md, report.json)")

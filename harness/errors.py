@@ -381,5 +381,9 @@ class messages:
         return f"mock_server(backend={value!r}): expected 'inprocess' or 'socket'"
 
     @staticmethod
+    def bad_shard(value: str) -> str:
+        return f"--chaos-shard: {value!r} is not I/N with 1 <= I <= N (for example 2/4)"
+
+    @staticmethod
     def pending_server_tasks(count: int) -> str:
         return f"{count} server-side task(s) still running at teardown were cancelled"

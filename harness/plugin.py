@@ -11,6 +11,7 @@ import argparse
 import time
 import warnings
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from harness import invariants
 from harness.chaos.engine import Chaos
 from harness.errors import HarnessWarning, ToxiproxyError, messages
 from harness.exchange import MockExchange
-from harness.faultlog import FaultLogWriter
+from harness.faultlog import FaultLogWriter, read_fault_log
 from harness.guard import LiveEndpointGuard
 from harness.market import MarketData
 from harness.mock.server import MockServer
@@ -83,6 +84,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the fault log of the whole run (every xdist worker) to PATH as JSON lines",
     )
     group.addoption(
+        "--chaos-report",
+        metavar="DIR",
+        default=None,
+        help="write the resilience report (report.json, report.md, report.html) to DIR",
+    )
+    group.addoption(
+        "--chaos-sweep",
+        type=int,
+        default=None,
+        metavar="K",
+        help="run every chaos test under K seeds derived from the run seed",
+    )
+    group.addoption(
+        "--chaos-shard",
+        metavar="I/N",
+        default=None,
+        help="run only shard I of N (a deterministic split of the tests, for CI jobs)",
+    )
+    group.addoption(
         "--chaos-scenarios",
         metavar="SPEC",
         default=None,
@@ -112,6 +132,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_RUN_SEED] = (int(workerinput["chaos_seed"]), workerinput["chaos_seed_source"])
         worker = str(workerinput.get("workerid", "worker"))
         config.stash[_FAULT_LOG] = FaultLogWriter(log_path, worker) if log_path else None
+        report_dir = config.getoption("--chaos-report", None)
+        config.stash[_REPORT] = (
+            FaultLogWriter(Path(report_dir) / "records.jsonl", worker) if report_dir else None
+        )
         return
     given = config.getoption("--chaos-seed", None)
     if given is not None:
@@ -123,15 +147,44 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_FAULT_LOG] = FaultLogWriter(log_path, "main")
     else:
         config.stash[_FAULT_LOG] = None
+    report_dir = config.getoption("--chaos-report", None)
+    if report_dir:
+        FaultLogWriter.discard_parts(Path(report_dir) / "records.jsonl")
+        config.stash[_REPORT] = FaultLogWriter(Path(report_dir) / "records.jsonl", "main")
+    else:
+        config.stash[_REPORT] = None
+    config.stash[_STARTED] = time.time()
+    _shard(config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    writer = session.config.stash.get(_FAULT_LOG, None)
-    if writer is not None and not hasattr(session.config, "workerinput"):
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    writer = config.stash.get(_FAULT_LOG, None)
+    if writer is not None:
         writer.merge()
+    reporter = config.stash.get(_REPORT, None)
+    if reporter is not None:
+        from harness.report import Record, build_report, write_report
+
+        reporter.merge()
+        lines = read_fault_log(reporter.path) if reporter.path.exists() else []
+        reporter.path.unlink(missing_ok=True)
+        meta = {
+            "run_seed": run_seed(config),
+            "duration": round(time.time() - config.stash[_STARTED], 3),
+            "sweep": config.getoption("--chaos-sweep", None),
+            "shard": config.getoption("--chaos-shard", None),
+            "args": list(config.invocation_params.args),
+        }
+        write_report(
+            build_report([Record.from_dict(line) for line in lines], meta), reporter.path.parent
+        )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    _sweep_params(metafunc)
     if "scenario" not in metafunc.fixturenames:
         return
     config = metafunc.config
@@ -172,6 +225,11 @@ def _test_seed(item: pytest.Item) -> int:
     marker = item.get_closest_marker("chaos")
     if marker is not None and marker.kwargs.get("seed") is not None:
         return int(marker.kwargs["seed"])
+    sweep = getattr(getattr(item, "callspec", None), "params", {}).get("_chaos_sweep")
+    if sweep is not None:
+        return derive_seed(
+            run_seed(item.config), item.nodeid.replace(f"sweep{sweep}", ""), "sweep", sweep
+        )
     return derive_seed(run_seed(item.config), item.nodeid)
 
 
@@ -181,6 +239,12 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(_PHASE_REPORTS, {})[report.when] = report
+    if report.failed:
+        _note_failure(item, call)
+    if report.when == "teardown" and _uses_harness(item):
+        reporter = item.config.stash.get(_REPORT, None)
+        if reporter is not None:
+            reporter.write([_record(item)])
     if report.failed and _uses_harness(item):
         report.sections.append(
             (
@@ -298,6 +362,7 @@ def chaos(
         engine.load(request.getfixturevalue("scenario"))
     try:
         yield engine
+        _collect_report_data(request.node, engine)
         if (
             request.node.get_closest_marker("chaos") is not None
             and not _test_failed(request.node)
@@ -433,3 +498,126 @@ def _scenarios_of(request: pytest.FixtureRequest) -> list[Scenario]:
     if "scenario" in request.fixturenames:
         out.append(request.getfixturevalue("scenario"))
     return out
+
+
+# -- the resilience report, seed sweeps and shards ----------------------------------------------
+
+_REPORT = pytest.StashKey[FaultLogWriter | None]()
+_REPORT_DATA = pytest.StashKey[dict[str, Any]]()
+_FAILURE = pytest.StashKey[tuple[str, str]]()
+_STARTED = pytest.StashKey[float]()
+
+
+def _shard(config: pytest.Config) -> tuple[int, int] | None:
+    value = config.getoption("--chaos-shard", None)
+    if not value:
+        return None
+    try:
+        index, total = (int(v) for v in str(value).split("/"))
+    except ValueError:
+        raise pytest.UsageError(messages.bad_shard(str(value))) from None
+    if not 1 <= index <= total:
+        raise pytest.UsageError(messages.bad_shard(str(value)))
+    return index, total
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = _shard(config)
+    if shard is None:
+        return
+    index, total = shard
+    keep, drop = [], []
+    for item in items:
+        (keep if derive_seed(0, item.nodeid) % total == index - 1 else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _sweep_params(metafunc: pytest.Metafunc) -> None:
+    sweep = metafunc.config.getoption("--chaos-sweep", None) or 0
+    if sweep > 1 and metafunc.definition.get_closest_marker("chaos") is not None:
+        metafunc.fixturenames.append("_chaos_sweep")
+        metafunc.parametrize(
+            "_chaos_sweep", range(sweep), ids=[f"sweep{i}" for i in range(sweep)], indirect=True
+        )
+
+
+@pytest.fixture
+def _chaos_sweep(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+def _replay(item: pytest.Item) -> str:
+    config = item.config
+    command = f"pytest '{item.nodeid}' --chaos-seed {run_seed(config)}"
+    sweep = config.getoption("--chaos-sweep", None) or 0
+    if sweep > 1 and "_chaos_sweep" in getattr(item, "callspec", pytest).__dict__.get("params", {}):
+        command += f" --chaos-sweep {sweep}"
+    return command
+
+
+def _scenario_name(item: pytest.Item, data: dict[str, Any]) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if isinstance(params.get("scenario"), Scenario):
+        return params["scenario"].name
+    names = data.get("scenarios") or []
+    return ", ".join(names) if names else None
+
+
+def _record(item: pytest.Item) -> dict[str, Any]:
+    reports = item.stash.get(_PHASE_REPORTS, {})
+    call = reports.get("call")
+    if any(r.failed for w, r in reports.items() if w != "call"):
+        outcome = "error"
+    elif call is not None and call.failed:
+        outcome = "failed"
+    elif any(r.skipped for r in reports.values()):
+        outcome = "skipped"
+    else:
+        outcome = "passed"
+    data = item.stash.get(_REPORT_DATA, {})
+    exception, message = item.stash.get(_FAILURE, (None, None))
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return {
+        "nodeid": item.nodeid,
+        "test": getattr(item, "originalname", None) or item.name,
+        "scenario": _scenario_name(item, data),
+        "outcome": outcome,
+        "duration": round(sum(r.duration for r in reports.values()), 4),
+        "run_seed": run_seed(item.config),
+        "test_seed": _test_seed(item),
+        "sweep": params.get("_chaos_sweep"),
+        "exception": exception,
+        "message": message,
+        "faults": data.get("faults", []),
+        "violations": data.get("violations", []),
+        "latencies_ms": data.get("latencies_ms", []),
+        "injected_ms": data.get("injected_ms", []),
+        "replay": _replay(item),
+    }
+
+
+def _note_failure(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    if call.excinfo is None or item.stash.get(_FAILURE, None) is not None:
+        return
+    exc = call.excinfo.value
+    item.stash[_FAILURE] = (type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
+    violations = getattr(exc, "violations", None)
+    if violations:
+        data = item.stash.setdefault(_REPORT_DATA, {})
+        data["violations"] = [{"invariant": v.invariant, "message": v.message} for v in violations]
+
+
+def _collect_report_data(item: pytest.Item, engine: Chaos) -> None:
+    """What the report needs from a chaos test: its faults, and what its clients waited."""
+    data = item.stash.setdefault(_REPORT_DATA, {})
+    data["faults"] = list(engine.log)
+    data["scenarios"] = engine.scenario_names
+    data["latencies_ms"] = [
+        round(e.duration * 1000, 3) for e in engine.server.journal if e.duration is not None
+    ]
+    data["injected_ms"] = [
+        line["params"]["delay_ms"] for line in engine.log if line["kind"] == "latency"
+    ]
+    item.user_properties.append(("chaos_faults", len(engine.log)))

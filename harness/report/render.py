@@ -1,0 +1,247 @@
+"""Render a Report as report.json, report.md and one self-contained report.html (inline SVG
+charts, no scripts, no network)."""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from pathlib import Path
+
+from harness.report.model import Record, Report
+
+__all__ = ["render_html", "render_markdown", "write_report"]
+
+_COLORS = {
+    "passed": "#2e9d57",
+    "failed": "#d2433b",
+    "error": "#a52a8c",
+    "mixed": "#e8a33d",
+    "skipped": "#9aa3ad",
+}
+
+
+def _summary(report: Report) -> str:
+    counts = report.counts()
+    total = len(report.records)
+    parts = ", ".join(
+        f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts.get(k)
+    )
+    fired = sum(report.faults_by_kind().values())
+    seed = report.meta.get("run_seed")
+    return f"{total} chaos tests: {parts or 'none run'}; {fired} faults fired; run seed {seed}"
+
+
+def render_markdown(report: Report) -> str:
+    lines = ["# Chaos resilience report", "", f"**{_summary(report)}**", ""]
+    meta = report.meta
+    if meta.get("shard"):
+        lines += [f"Shard {meta['shard']}.", ""]
+    scenarios, tests = report.scenarios(), report.tests()
+    matrix = report.matrix()
+    lines += [
+        "## Scenario x test",
+        "",
+        "| scenario | " + " | ".join(tests) + " |",
+        "| --- |" + " --- |" * len(tests),
+    ]
+    marks = {
+        "passed": "pass",
+        "failed": "**FAIL**",
+        "error": "**ERROR**",
+        "mixed": "**some seeds**",
+        "skipped": "skip",
+    }
+    for scenario in scenarios:
+        row = [marks.get(matrix.get((scenario, t), ""), "") for t in tests]
+        lines.append(f"| {scenario} | " + " | ".join(row) + " |")
+    lines += ["", "## Failures by cause", ""]
+    groups = report.failure_groups()
+    if not groups:
+        lines.append("No failures.")
+    for (scenario, kinds, cause), records in sorted(groups.items()):
+        lines += [f"### {scenario}: {cause}", "", f"Faults that fired: {kinds}.", ""]
+        for r in records:
+            detail = r.violations[0]["message"] if r.violations else (r.message or "")
+            lines.append(f"- `{r.nodeid}`: {detail[:200]}")
+            lines.append(f"  - replay: `{r.replay}`")
+        lines.append("")
+    dependence = report.seed_dependence()
+    sometimes = {k: v for k, v in dependence.items() if v["failed"] and v["passed"]}
+    always = {k: v for k, v in dependence.items() if v["failed"] and not v["passed"]}
+    if dependence:
+        lines += ["## Seed dependence", ""]
+        for name, v in sorted(always.items()):
+            lines.append(f"- `{name}` fails under every seed ({len(v['failed'])})")
+        for name, v in sorted(sometimes.items()):
+            lines.append(
+                f"- `{name}` fails only under some seeds: {', '.join(map(str, sorted(v['failed'])))} "
+                f"(passes under {', '.join(map(str, sorted(v['passed'])))})"
+            )
+        if not always and not sometimes:
+            lines.append("No swept test failed.")
+        lines.append("")
+    lines += ["## Faults fired", "", "| kind | count |", "| --- | ---: |"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(report.faults_by_kind().items())]
+    return "\n".join(lines) + "\n"
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+
+def _heatmap(report: Report) -> str:
+    scenarios, tests = report.scenarios(), report.tests()
+    matrix = report.matrix()
+    cell, left, top = 26, 230, 150
+    width, height = left + cell * max(1, len(tests)) + 160, top + cell * max(1, len(scenarios)) + 20
+    out = [
+        f'<svg id="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="pass/fail heatmap of scenarios by tests">'
+    ]
+    for j, test in enumerate(tests):
+        x = left + j * cell + cell / 2
+        out.append(
+            f'<text x="{x}" y="{top - 8}" transform="rotate(-45 {x} {top - 8})" font-size="11">'
+            f"{html.escape(test)}</text>"
+        )
+    for i, scenario in enumerate(scenarios):
+        y = top + i * cell
+        out.append(
+            f'<text x="{left - 8}" y="{y + cell * 0.65}" text-anchor="end" font-size="11">'
+            f"{html.escape(scenario)}</text>"
+        )
+        for j, test in enumerate(tests):
+            state = matrix.get((scenario, test))
+            if state is None:
+                continue
+            out.append(
+                f'<rect class="cell {state}" x="{left + j * cell}" y="{y}" width="{cell - 2}" '
+                f'height="{cell - 2}" fill="{_COLORS[state]}"><title>{html.escape(scenario)} x '
+                f"{html.escape(test)}: {state}</title></rect>"
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _timeline(record: Record) -> str:
+    faults = record.faults
+    if not faults:
+        return "<p>No fault fired before this failure.</p>"
+    end = max(max(line["t"] for line in faults), 0.001)
+    kinds = sorted({line["kind"] for line in faults})
+    width, row = 640, 18
+    height = 20 + row * len(kinds)
+    out = [
+        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width + 160}" height="{height}">'
+    ]
+    for k, kind in enumerate(kinds):
+        y = 10 + k * row
+        out.append(
+            f'<text x="150" y="{y + 12}" text-anchor="end" font-size="11">{html.escape(kind)}</text>'
+        )
+        for line in faults:
+            if line["kind"] == kind:
+                x = 160 + (line["t"] / end) * (width - 10)
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="4" height="{row - 4}" fill="#d2433b">'
+                    f"<title>t={line['t']:.3f}s {html.escape(str(line.get('path')))}</title></rect>"
+                )
+    out.append(
+        f'<text x="160" y="{height - 2}" font-size="10">0 s</text>'
+        f'<text x="{width + 150}" y="{height - 2}" text-anchor="end" font-size="10">{end:.2f} s</text>'
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _histogram(values: list[float], color: str, label: str, top: float, bins: int = 30) -> str:
+    if not values:
+        return ""
+    width, height = 640, 120
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int(v / top * bins))] += 1
+    peak = max(counts) or 1
+    bar = width / bins
+    out = [f'<g aria-label="{label}">']
+    for i, c in enumerate(counts):
+        h = c / peak * height
+        out.append(
+            f'<rect x="{i * bar:.1f}" y="{height - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" '
+            f'fill="{color}" fill-opacity="0.55"/>'
+        )
+    out.append("</g>")
+    return "".join(out)
+
+
+def _latency_chart(report: Report) -> str:
+    injected = [v for r in report.records for v in r.injected_ms]
+    observed = [v for r in report.records for v in r.latencies_ms]
+    if not injected and not observed:
+        return "<p>No latency was injected or observed.</p>"
+    top = max([*injected, *observed, 1.0]) * 1.01
+    median = lambda vs: f"{statistics.median(vs):.1f} ms" if vs else "n/a"  # noqa: E731
+    return (
+        f'<svg id="latency" xmlns="http://www.w3.org/2000/svg" width="660" height="150">'
+        f'<g transform="translate(10,10)">{_histogram(injected, "#3b6fd2", "injected", top)}'
+        f"{_histogram(observed, '#e8a33d', 'observed', top)}</g>"
+        f'<text x="10" y="145" font-size="11">0 ms</text>'
+        f'<text x="650" y="145" text-anchor="end" font-size="11">{top:.0f} ms</text></svg>'
+        f'<p><span style="color:#3b6fd2">&#9632;</span> injected (median {median(injected)}) '
+        f'<span style="color:#e8a33d">&#9632;</span> observed by clients (median {median(observed)})</p>'
+    )
+
+
+def render_html(report: Report) -> str:
+    groups = report.failure_groups()
+    failures = []
+    for (scenario, kinds, cause), records in sorted(groups.items()):
+        items = []
+        for r in records:
+            detail = r.violations[0]["message"] if r.violations else (r.message or "")
+            items.append(
+                f"<li><code>{html.escape(r.nodeid)}</code>: {html.escape(detail[:300])}"
+                f"<br>replay: <code>{html.escape(r.replay)}</code>{_timeline(r)}</li>"
+            )
+        failures.append(
+            f"<h3>{html.escape(scenario)}: {html.escape(cause)}</h3>"
+            f"<p>Faults that fired: {html.escape(kinds)}</p><ul>{''.join(items)}</ul>"
+        )
+    faults_rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>"
+        for k, v in sorted(report.faults_by_kind().items())
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Chaos resilience report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #1d2430; max-width: 1100px; }}
+h1 {{ margin-bottom: 0.2em; }} .summary {{ font-size: 1.1em; font-weight: 600; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccd; padding: 2px 8px; }}
+code {{ background: #f2f4f7; padding: 0 3px; }} li {{ margin-bottom: 1em; }}
+.legend span {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }}
+</style></head><body>
+<h1>Chaos resilience report</h1>
+<p class="summary">{html.escape(_summary(report))}</p>
+<h2>Scenarios x tests</h2>
+<p class="legend">{"".join(f'<span style="background:{c}"></span>{k}' for k, c in _COLORS.items())}</p>
+{_heatmap(report)}
+<h2>Failures by cause</h2>
+{"".join(failures) or "<p>No failures.</p>"}
+<h2>Injected and observed latency</h2>
+{_latency_chart(report)}
+<h2>Faults fired</h2>
+<table><tr><th>kind</th><th>count</th></tr>{faults_rows}</table>
+<script type="application/json" id="report-data">{html.escape(json.dumps(report.meta))}</script>
+</body></html>
+"""
+
+
+def write_report(report: Report, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(
+        json.dumps(report.to_dict(), indent=2, default=str), encoding="utf-8"
+    )
+    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    (out / "report.html").write_text(render_html(report), encoding="utf-8")
+    return out

@@ -1,0 +1,73 @@
+"""``chaos-harness run``: pytest with chaos defaults, live progress, and the report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+__all__ = ["chaos_args", "run_pytest"]
+
+
+def chaos_args(args: Sequence[str], report_dir: str) -> list[str]:
+    """The user's pytest arguments plus the chaos defaults they did not override."""
+    out = list(args)
+    if not any(a == "-m" or (a.startswith("-m") and len(a) > 2) for a in out):
+        out += ["-m", "chaos"]
+    if not any(
+        a in ("-n", "--numprocesses", "-p") or a.startswith(("-n", "--numprocesses")) for a in out
+    ):
+        out += ["-n", "auto"]
+    if not any(a.startswith("--chaos-report") for a in out):
+        out += ["--chaos-report", report_dir]
+    return out
+
+
+class _Live:
+    """Counts tests, failures and faults as reports arrive (from xdist workers too)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("chaos", total=None, failures=0, faults=0)
+        self.failures = 0
+        self.faults = 0
+        self.failed: set[str] = set()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        self.progress.update(self.task, total=len(ids))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not hasattr(session.config, "workerinput"):
+            self.progress.update(self.task, total=len(session.items) or None)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and report.nodeid not in self.failed:
+            self.failed.add(report.nodeid)
+            self.failures += 1
+        if report.when == "teardown":
+            self.faults += sum(v for k, v in report.user_properties if k == "chaos_faults")
+            self.progress.update(self.task, advance=1, failures=self.failures, faults=self.faults)
+
+
+def run_pytest(args: Sequence[str], report_dir: str = "chaos-report") -> int:
+    final = chaos_args(args, report_dir)
+    console = Console(stderr=True)
+    console.print(f"[bold]chaos-harness run[/bold]: pytest {' '.join(final)}")
+    progress = Progress(
+        TextColumn("[bold]chaos tests"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failures: [red]{task.fields[failures]}[/red]"),
+        TextColumn("faults fired: {task.fields[faults]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    with progress:
+        code = pytest.main(final, plugins=[_Live(progress)])
+    console.print(f"report: {report_dir}/report.html, report.md, report.json")
+    return int(code)

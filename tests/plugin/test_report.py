@@ -1,0 +1,262 @@
+"""The resilience report from small pytester runs with known failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.report import load_report
+
+pytestmark = pytest.mark.usefixtures("clean_xdist_env")
+
+SUITE = """
+import aiohttp
+import pytest
+from harness import faults
+
+@pytest.mark.chaos
+@pytest.mark.chaos_scenario("exchange-maintenance-503")
+async def test_rude(mock_server):
+    mock_server.get("/v1/time").respond(json={"t": 1})
+    async with aiohttp.ClientSession() as s:
+        for _ in range(3):
+            await s.get(mock_server.url + "/v1/time")   # ignores Retry-After
+
+@pytest.mark.chaos
+async def test_reset_breaks_it(mock_server, chaos):
+    mock_server.post("/v1/orders").respond(json={})
+    chaos.inject(faults.Latency(fixed_ms=5))
+    chaos.inject(faults.Reset(), schedule={"first": 1})
+    async with aiohttp.ClientSession() as s:
+        await s.post(mock_server.url + "/v1/orders")
+
+@pytest.mark.chaos
+async def test_fine(mock_server, chaos):
+    mock_server.get("/v1/time").respond(json={"t": 1})
+    chaos.inject(faults.Latency(fixed_ms=3))
+    async with aiohttp.ClientSession() as s:
+        assert (await s.get(mock_server.url + "/v1/time")).status == 200
+
+@pytest.mark.chaos
+def test_seed_dependent(chaos_seed):
+    assert chaos_seed % 3 != 0
+
+@pytest.mark.chaos
+def test_always_fails(mock_server):
+    assert False, "broken under any seed"
+
+def test_not_chaos():
+    pass
+"""
+ARGS = ("-o", "asyncio_mode=auto", "-p", "no:cacheprovider", "--chaos-seed", "11")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester.runpytest_subprocess(*ARGS, *args)
+
+
+def test_report_contents_grouping_and_counts(pytester: pytest.Pytester) -> None:
+    run(pytester, "--chaos-report", "out", "-n", "2")
+    out = pytester.path / "out"
+    data = json.loads((out / "report.json").read_text())
+    assert data["meta"]["run_seed"] == 11 and "python" in data["meta"]["versions"]
+    records = {r["test"]: r for r in data["records"]}
+    assert set(records) == {
+        "test_rude",
+        "test_reset_breaks_it",
+        "test_fine",
+        "test_seed_dependent",
+        "test_always_fails",
+    }  # the test that does not use the harness is left out
+    assert records["test_fine"]["outcome"] == "passed" and records["test_fine"]["injected_ms"] == [
+        3.0
+    ]
+    assert records["test_fine"]["latencies_ms"] and records["test_fine"]["latencies_ms"][0] >= 3
+    rude = records["test_rude"]
+    assert rude["outcome"] == "error" and rude["scenario"] == "exchange-maintenance-503"
+    assert rude["violations"][0]["invariant"] == "respects_retry_after"
+    reset = records["test_reset_breaks_it"]
+    assert reset["outcome"] == "failed" and reset["exception"] == "ClientOSError"
+    assert [f["kind"] for f in reset["faults"]] == ["latency", "reset"]
+    assert data["summary"]["faults_by_kind"]["reset"] == 1
+    md = (out / "report.md").read_text()
+    assert "### exchange-maintenance-503: invariant: respects_retry_after" in md
+    assert (
+        "### (no scenario): exception: ClientOSError" in md
+        and "Faults that fired: latency, reset." in md
+    )
+    assert "pytest 'test_suite.py::test_reset_breaks_it' --chaos-seed 11" in md
+    html = (out / "report.html").read_text()
+    assert (
+        '<svg id="heatmap"' in html and 'class="cell failed"' in html and "<script src" not in html
+    )
+
+
+def test_replay_commands_reproduce_the_failures(pytester: pytest.Pytester) -> None:
+    run(pytester, "--chaos-report", "out")
+    report = load_report(pytester.path / "out")
+    failures = [r for r in report.records if r.failed]
+    assert {r.test for r in failures} >= {"test_rude", "test_reset_breaks_it", "test_always_fails"}
+    for record in failures:
+        args = record.replay.split()[1:]
+        args[0] = args[0].strip("'")
+        again = pytester.runpytest_subprocess(
+            "-o", "asyncio_mode=auto", "-p", "no:cacheprovider", *args
+        )
+        assert again.ret != 0, record.replay
+        assert record.exception is None or record.exception in again.stdout.str()
+
+
+def test_sweep_classifies_every_seed_or_some(pytester: pytest.Pytester) -> None:
+    run(pytester, "--chaos-report", "out", "--chaos-sweep", "6", "-n", "2")
+    report = load_report(pytester.path / "out")
+    dependence = report.seed_dependence()
+    always = dependence["test_suite.py::test_always_fails"]
+    assert len(always["failed"]) == 6 and not always["passed"]
+    some = dependence["test_suite.py::test_seed_dependent"]
+    assert some["failed"] and some["passed"]
+    assert all(seed % 3 == 0 for seed in some["failed"]) and all(
+        seed % 3 for seed in some["passed"]
+    )
+    md = (pytester.path / "out" / "report.md").read_text()
+    assert "`test_suite.py::test_always_fails` fails under every seed (6)" in md
+    assert "`test_suite.py::test_seed_dependent` fails only under some seeds" in md
+    assert "--chaos-sweep 6" in md
+
+
+def test_shards_merge_into_the_unsharded_report(pytester: pytest.Pytester) -> None:
+    run(pytester, "--chaos-report", "full")
+    for i in (1, 2):
+        pytester.runpytest_subprocess(
+            *ARGS, "--chaos-report", f"shard{i}", "--chaos-shard", f"{i}/2"
+        )
+    shards = [load_report(pytester.path / f"shard{i}") for i in (1, 2)]
+    assert all(shard.records for shard in shards)
+    assert not {r.nodeid for r in shards[0].records} & {r.nodeid for r in shards[1].records}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "report",
+            "merge",
+            "shard1",
+            "shard2",
+            "--out",
+            "merged",
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+    def essence(path: str) -> set[tuple[str, str, str | None, int]]:
+        return {
+            (r.nodeid, r.outcome, r.exception, len(r.faults))
+            for r in load_report(pytester.path / path).records
+        }
+
+    assert essence("merged") == essence("full")
+
+
+def test_bad_shard_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--chaos-shard", "3/2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--chaos-shard: '3/2' is not I/N*"])
+
+
+def test_run_command_progress_and_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *ARGS, "-n", "2", "--report", "rep"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "pytest" in done.stderr and "-m chaos" in done.stderr and "failures:" in done.stderr
+    report = load_report(pytester.path / "rep")
+    assert {r.test for r in report.records} == {
+        "test_rude",
+        "test_reset_breaks_it",
+        "test_fine",
+        "test_seed_dependent",
+        "test_always_fails",
+    }
+    rerender = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", "rep"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rerender.returncode == 0 and (pytester.path / "rep" / "report.html").is_file()
+
+
+def test_scenarios_docs_catalogue(tmp_path: Path) -> None:
+    from harness.scenario import load_library
+
+    out = tmp_path / "scenarios.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "scenarios", "docs", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    text = out.read_text()
+    for name, scenario in load_library().items():
+        assert f"## {name}" in text and " ".join(scenario.description.split()) in text
+    assert "`ack_lost`" in text and "`respects_retry_after`" in text
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)"
+)
+def test_html_report_renders_the_heatmap_in_headless_chromium(pytester: pytest.Pytester) -> None:
+    run(pytester, "--chaos-report", "out")
+    page = pytester.path / "out" / "report.html"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={pytester.path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'id="heatmap"' in dom.stdout and dom.stdout.count('class="cell ') >= 5
+    shot = pytester.path / "shot.png"
+    done = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0 and shot.is_file()
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a rendered page, not a blank one
