@@ -78,17 +78,24 @@ def _bad_invariants(scenario: Any, file: Any) -> list[Any]:
     return out
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
-    import json
-
+def _library(paths: Sequence[str]) -> dict[str, Any] | None:
+    """The scenarios of ``paths`` (default: the built-in library), or None after printing why."""
     from harness.errors import ScenarioError
     from harness.scenario import builtin_dir, load_library
 
     try:
-        library = load_library(args.paths or [builtin_dir()])
+        return load_library(paths or [builtin_dir()])
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return None
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import json
+
+    library = _library(args.paths)
+    if library is None:
         return 2
     rows = [
         {"name": s.name, "kinds": s.kinds, "tags": list(s.tags), "file": s.source}
@@ -173,15 +180,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from harness.errors import ScenarioError
     from harness.report.catalogue import catalogue
-    from harness.scenario import builtin_dir, load_library
 
-    try:
-        library = load_library(args.paths or [builtin_dir()])
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    library = _library(args.paths)
+    if library is None:
         return 2
     text = catalogue(library.values())
     if args.out:
