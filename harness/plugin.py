@@ -8,6 +8,7 @@ controller and handed to every xdist worker, so per-test seeds do not depend on 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from collections.abc import Generator, Iterator
@@ -606,7 +607,14 @@ def _note_failure(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
     violations = getattr(exc, "violations", None)
     if violations:
         data = item.stash.setdefault(_REPORT_DATA, {})
-        data["violations"] = [{"invariant": v.invariant, "message": v.message} for v in violations]
+        data["violations"] = [
+            {
+                "invariant": v.invariant,
+                "message": v.message,
+                "evidence": json.loads(json.dumps(v.evidence[:6], default=str)),
+            }
+            for v in violations
+        ]
 
 
 def _collect_report_data(item: pytest.Item, engine: Chaos) -> None:
