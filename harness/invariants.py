@@ -129,7 +129,8 @@ def _identity(entry: JournalEntry) -> str:
 
 def no_duplicate_orders(ctx: InvariantContext) -> list[Violation]:
     exchange = ctx.need("exchange", "no_duplicate_orders")
-    journal = {e.index: e for e in ctx.journal}
+    entries = ctx.journal
+    journal = {e.index: e for e in entries}
     orders = sorted(
         (o for o in exchange.orders.values() if o.request_index is not None),
         key=lambda o: o.request_index,
@@ -146,7 +147,7 @@ def no_duplicate_orders(ctx: InvariantContext) -> list[Violation]:
             second.qty,
             second.price,
         )
-        between = [e for e in ctx.journal if first.request_index < e.index < second.request_index]
+        between = [e for e in entries if first.request_index < e.index < second.request_index]
         resend = all(e.method == entry.method and e.path == entry.path for e in between)
         if (
             same

@@ -222,11 +222,16 @@ def _uses_harness(item: pytest.Item) -> bool:
     )
 
 
+def _params(item: pytest.Item) -> dict[str, Any]:
+    """The parametrization of a test item (empty when it has none)."""
+    return dict(getattr(getattr(item, "callspec", None), "params", {}))
+
+
 def _test_seed(item: pytest.Item) -> int:
     marker = item.get_closest_marker("chaos")
     if marker is not None and marker.kwargs.get("seed") is not None:
         return int(marker.kwargs["seed"])
-    sweep = getattr(getattr(item, "callspec", None), "params", {}).get("_chaos_sweep")
+    sweep = _params(item).get("_chaos_sweep")
     if sweep is not None:
         return derive_seed(
             run_seed(item.config), item.nodeid.replace(f"sweep{sweep}", ""), "sweep", sweep
@@ -353,14 +358,8 @@ def chaos(
     """
     config = request.config
     engine = Chaos(mock_server, chaos_seed, run_seed=run_seed(config), test=request.node.nodeid)
-    for marker in reversed(list(request.node.iter_markers("chaos_scenario"))):
-        for name in marker.args:
-            if isinstance(name, Scenario):
-                engine.load(name)
-            else:
-                engine.load(load_scenario(name, project_root=config.rootpath))
-    if "scenario" in request.fixturenames:
-        engine.load(request.getfixturevalue("scenario"))
+    for loaded in _scenarios_of(request):
+        engine.load(loaded)
     try:
         yield engine
         _collect_report_data(request.node, engine)
@@ -465,17 +464,7 @@ def toxiproxy(
             upstreams["mock_server"] = socket_server.url.removeprefix("http://").split("/")[0]
         apply_specs(proxies, specs, upstreams)
         for scenario in _scenarios_of(request):
-            for toxic in scenario.toxics:
-                targets = [toxic.proxy] if toxic.proxy else list(proxies.proxies)
-                for name in targets:
-                    proxies.add_toxic(
-                        name,
-                        toxic.type,
-                        toxic.attributes(),
-                        stream=toxic.stream,
-                        toxicity=toxic.toxicity,
-                        scenario=scenario.name,
-                    )
+            proxies.apply(scenario)
         yield proxies
     finally:
         try:
@@ -488,6 +477,7 @@ def toxiproxy(
 
 
 def _scenarios_of(request: pytest.FixtureRequest) -> list[Scenario]:
+    """The scenarios a test runs under: its chaos_scenario markers, then its scenario param."""
     out = []
     for marker in reversed(list(request.node.iter_markers("chaos_scenario"))):
         for name in marker.args:
@@ -553,13 +543,13 @@ def _replay(item: pytest.Item) -> str:
     config = item.config
     command = f"pytest '{item.nodeid}' --chaos-seed {run_seed(config)}"
     sweep = config.getoption("--chaos-sweep", None) or 0
-    if sweep > 1 and "_chaos_sweep" in getattr(item, "callspec", pytest).__dict__.get("params", {}):
+    if sweep > 1 and "_chaos_sweep" in _params(item):
         command += f" --chaos-sweep {sweep}"
     return command
 
 
 def _scenario_name(item: pytest.Item, data: dict[str, Any]) -> str | None:
-    params = getattr(getattr(item, "callspec", None), "params", {})
+    params = _params(item)
     if isinstance(params.get("scenario"), Scenario):
         return params["scenario"].name
     names = data.get("scenarios") or []
@@ -579,7 +569,7 @@ def _record(item: pytest.Item) -> dict[str, Any]:
         outcome = "passed"
     data = item.stash.get(_REPORT_DATA, {})
     exception, message = item.stash.get(_FAILURE, (None, None))
-    params = getattr(getattr(item, "callspec", None), "params", {})
+    params = _params(item)
     return {
         "nodeid": item.nodeid,
         "test": getattr(item, "originalname", None) or item.name,

@@ -31,9 +31,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ToxiproxyError
+
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
 
 __all__ = [
     "TOXIPROXY_MODULE",
@@ -403,6 +406,19 @@ class ProxySet:
                 }
             )
         return toxic
+
+    def apply(self, scenario: Scenario) -> None:
+        """Add a scenario's toxics: each to its ``proxy``, or to every proxy of the test."""
+        for toxic in scenario.toxics:
+            for name in [toxic.proxy] if toxic.proxy else list(self.proxies):
+                self.add_toxic(
+                    name,
+                    toxic.type,
+                    toxic.attributes(),
+                    stream=toxic.stream,
+                    toxicity=toxic.toxicity,
+                    scenario=scenario.name,
+                )
 
     def clear_toxics(self) -> None:
         for proxy in self.proxies.values():

@@ -85,8 +85,6 @@ class MockServer:
         self._intercepting = 0
         self.chaos: ChaosHooks | None = None
         self.ws_routes: list[Any] = []
-        self._backends: list[Any] = []
-        self._threads: list[Any] = []
         self._served: list[str] = []
 
     # -- identity -------------------------------------------------------------------------

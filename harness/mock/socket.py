@@ -121,12 +121,7 @@ class SocketBackend:
         except ConnectionDrop as drop:
             if transport is not None:
                 if drop.mode == "reset":
-                    sock = transport.get_extra_info("socket")
-                    if sock is not None:
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                    transport.abort()
+                    reset_connection(transport)
                 else:
                     transport.close()
             raise _Dropped() from None
@@ -168,13 +163,21 @@ class SocketBackend:
         self._websockets.add(ws)
         request, _ = self._request(web_request, b"")
         try:
-            await route.serve(ws, request, self.server)
+            await route.serve(ws, request, self.server, web_request.transport)
         finally:
             self._websockets.discard(ws)
             if not ws.closed:
                 with contextlib.suppress(Exception):
                     await ws.close()
         return ws
+
+
+def reset_connection(transport: asyncio.BaseTransport) -> None:
+    """Close with a TCP RST (SO_LINGER 0), so the peer sees "connection reset by peer"."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()  # type: ignore[attr-defined]
 
 
 class _Dropped(web.HTTPException):
@@ -209,13 +212,11 @@ async def serve(server: MockServer, host: str = "127.0.0.1", port: int = 0) -> A
     """Serve ``server`` on a free loopback port in the running loop; yields the base URL."""
     backend = SocketBackend(server)
     url = await backend.start(host, port)
-    server._backends.append(backend)
     server._served.append(url)
     try:
         yield url
     finally:
         server._served.remove(url)
-        server._backends.remove(backend)
         await backend.stop()
         server.cancel_tasks()
 
@@ -258,15 +259,6 @@ class ThreadedServe:
             raise UsageError(f"the mock server thread did not start: {self._error!r}")
         return self.url
 
-    def call(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` (a coroutine function or plain function) in the server's loop."""
-
-        async def run() -> Any:
-            result = fn(*args)
-            return await result if asyncio.iscoroutine(result) else result
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
-
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
@@ -288,11 +280,9 @@ def serve_in_thread(server: MockServer, host: str = "127.0.0.1") -> Iterator[str
     """Serve ``server`` on a free loopback port from a background thread; yields the URL."""
     threaded = ThreadedServe(server, host)
     url = threaded.start()
-    server._threads.append(threaded)
     server._served.append(url)
     try:
         yield url
     finally:
         server._served.remove(url)
-        server._threads.remove(threaded)
         threaded.stop()

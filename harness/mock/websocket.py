@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import struct
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ from aiohttp import WSMsgType, web
 from harness.errors import MockConfigError, WsClose, WsSilence
 from harness.mock.journal import JournalEntry
 from harness.mock.routes import PathPattern, Request, Route
+from harness.mock.socket import reset_connection
 
 if TYPE_CHECKING:
     from harness.exchange.core import FakeExchange
@@ -84,14 +83,16 @@ class WebSocketRoute:
         return self.protocol == "binance" and rel_path.startswith(self.path.rstrip("/") + "/")
 
     # -- one connection ---------------------------------------------------------------------
-    async def serve(self, ws: web.WebSocketResponse, request: Request, server: MockServer) -> None:
+    async def serve(
+        self, ws: web.WebSocketResponse, request: Request, server: MockServer, transport: Any = None
+    ) -> None:
         self.connections += 1
         request.method = "WS"
         entry = JournalEntry.from_request(request, server.now(), self.route.name)
         entry.status = 101
         server.journal.append(entry)
         self.route.record(request, None)
-        connection = _Connection(self, ws, request, server, entry)
+        connection = _Connection(self, ws, request, server, entry, transport)
         reader = asyncio.create_task(connection.read())
         try:
             await connection.write()
@@ -109,6 +110,7 @@ class _Connection:
         request: Request,
         server: MockServer,
         entry: JournalEntry,
+        transport: Any = None,
     ) -> None:
         self.route, self.ws, self.request, self.server, self.entry = (
             route,
@@ -117,6 +119,7 @@ class _Connection:
             server,
             entry,
         )
+        self.transport = transport
         self.channels: list[str] = []
         self.seq: dict[str, int] = {}
         self.count = 0
@@ -253,17 +256,10 @@ class _Connection:
     async def _close(self, close: WsClose) -> None:
         self.entry.error = f"ws_disconnect ({'abrupt' if close.abrupt else close.code})"
         if close.abrupt:
-            transport = self.request_transport()
-            if transport is not None:
-                sock = transport.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                transport.abort()
+            if self.transport is not None:
+                reset_connection(self.transport)
             return
         await self.ws.close(code=close.code, message=b"chaos: ws_disconnect")
-
-    def request_transport(self) -> Any:
-        return getattr(self.ws, "_req", None) and self.ws._req.transport  # type: ignore[attr-defined]
 
     # -- messages from the market --------------------------------------------------------------
     def _next_seq(self, channel: str) -> int:

@@ -121,15 +121,7 @@ async def through_toxiproxy(bot_cls: type, scenario, mock_exchange, chaos, toxip
         upstream = url.removeprefix("http://")
         await asyncio.to_thread(proxies.create, "exchange", upstream)
         try:
-            for toxic in scenario.toxics:
-                await asyncio.to_thread(
-                    proxies.add_toxic,
-                    "exchange",
-                    toxic.type,
-                    toxic.attributes(),
-                    stream=toxic.stream,
-                    toxicity=toxic.toxicity,
-                )
+            await asyncio.to_thread(proxies.apply, scenario)
             bot = bot_cls(proxies.url("exchange"))
             chaos.watch_client(bot)
             await run(bot)

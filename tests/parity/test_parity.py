@@ -89,6 +89,16 @@ def shape(value: Any) -> Any:
 
 async def binance_session(client: BinanceClient) -> list[tuple[str, int, Any]]:
     now = int(time.time() * 1000)
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.01",
+        "price": "1.00",
+        "newClientOrderId": "p1",
+        "timestamp": now,
+    }
     out = []
     async with aiohttp.ClientSession() as s:
         calls: list[tuple[str, str, str, dict[str, Any], bool]] = [
@@ -109,32 +119,14 @@ async def binance_session(client: BinanceClient) -> list[tuple[str, int, Any]]:
                 "order",
                 "POST",
                 "/api/v3/order",
-                {
-                    "symbol": "BTCUSDT",
-                    "side": "BUY",
-                    "type": "LIMIT",
-                    "timeInForce": "GTC",
-                    "quantity": "0.01",
-                    "price": "1.00",
-                    "newClientOrderId": "p1",
-                    "timestamp": now,
-                },
+                order,
                 True,
             ),
             (
                 "duplicate",
                 "POST",
                 "/api/v3/order",
-                {
-                    "symbol": "BTCUSDT",
-                    "side": "BUY",
-                    "type": "LIMIT",
-                    "timeInForce": "GTC",
-                    "quantity": "0.01",
-                    "price": "1.00",
-                    "newClientOrderId": "p1",
-                    "timestamp": now,
-                },
+                order,
                 True,
             ),
             (

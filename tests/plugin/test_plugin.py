@@ -21,7 +21,7 @@ async def test_ticker(mock_server):
             assert (await resp.json())["price"] == "1.5"
 
 def test_not_chaos():
-    assert True
+    pass
 """
 
 
