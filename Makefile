@@ -24,6 +24,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m harness.cli demo
+	$(BIN)/python -m strategies.league
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness tests bench strategies

@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from harness import MockServer
-from harness.exchange import MockExchange
+from harness.exchange import GenericFeed, MockExchange
 from harness.toxiproxy import ProxySet, Toxiproxy, ToxiproxyServer
 
 BODY = {"symbol": "BTCUSDT", "price": "64000.12", "time": 1700000000000}
@@ -69,7 +69,9 @@ async def bare_rate(n: int) -> float:
 async def ws_rate(subscribers: int, seconds: float = 2.0) -> float:
     me = MockExchange.create("generic", seed=1)
     me.server.ws_routes.clear()
-    me.server.websocket("/v1/stream", market=me.exchange, interval_s=0.001, heartbeat_s=None)
+    me.server.websocket(
+        "/v1/stream", feed=GenericFeed(me.exchange), interval_s=0.001, heartbeat_s=None
+    )
     received = 0
 
     async def subscriber(url: str, session: aiohttp.ClientSession, stop: float) -> None:

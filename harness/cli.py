@@ -12,13 +12,10 @@ __all__ = ["main"]
 
 
 def _cmd_version(args: argparse.Namespace) -> int:
-    from importlib.metadata import version
+    from harness.deps import installed
 
-    for dist in ("trading-chaos-harness", "aiohttp", "aioresponses", "pytest", "pandera"):
-        try:
-            print(f"{dist} {version(dist)}")
-        except Exception:
-            print(f"{dist} not installed")
+    for dist, have in installed().items():
+        print(f"{dist} {have or 'not installed'}")
     return 0
 
 
@@ -39,8 +36,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         count += 1
         if isinstance(result, ScenarioError):
             problems.extend(result.problems)
-        elif bad := _bad_invariants(result, file):
-            problems.extend(bad)
         elif result.name in names:
             problems.append(
                 ScenarioProblem(
@@ -63,19 +58,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 2
     print(f"{count} scenario{'s' if count != 1 else ''} valid")
     return 0
-
-
-def _bad_invariants(scenario: Any, file: Any) -> list[Any]:
-    from harness.errors import ScenarioProblem, UsageError
-    from harness.invariants import parse_spec
-
-    out = []
-    for i, spec in enumerate(scenario.invariants):
-        try:
-            parse_spec(spec)
-        except UsageError as exc:
-            out.append(ScenarioProblem(str(file), None, f"invariants[{i}]", str(exc)))
-    return out
 
 
 def _library(paths: Sequence[str]) -> dict[str, Any] | None:

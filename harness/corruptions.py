@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BENIGN",
     "BODY_KINDS",
     "KINDS",
     "VALUE_KINDS",
@@ -50,6 +51,8 @@ VALUE_KINDS = (
     "string_numbers",
 )
 KINDS = BODY_KINDS + VALUE_KINDS
+BENIGN = frozenset(("extra_field", "string_numbers", "drop_rows"))
+"""Corruptions that leave market data valid under the contracts (see harness.schemas)."""
 
 _PRICE_KEY = re.compile(
     r"^(price|p|open|high|low|close|o|h|l|c|bid|ask|bidPrice|askPrice|"

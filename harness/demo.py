@@ -4,12 +4,13 @@ The client is a small, plain aiohttp client of the kind users write: it opens it
 ClientSession, retries 429/5xx with Retry-After, and uses a request timeout. The mock
 exchange answers it in-process while the chaos engine injects maintenance, a rate limit,
 a hang, a connection reset and latency; the journal and the fault log show what happened.
+(``make demo`` then runs the reference strategies against the scenario library:
+``strategies/league.py``.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
 from rich.console import Console
@@ -20,8 +21,7 @@ from harness.chaos import Chaos
 from harness.errors import LiveEndpointBlocked, UnmatchedRequestError
 from harness.guard import LiveEndpointGuard
 from harness.mock import MockServer
-
-BASE = "https://api.exchange.test"
+from harness.mock.server import DEFAULT_BASE_URL as BASE
 
 
 class TickerClient:
@@ -86,102 +86,20 @@ async def run_demo(console: Console | None = None) -> int:
     for column in ("#", "t (ms)", "request", "server answered", "client saw"):
         table.add_column(column)
     for entry in server.journal:
-        answered = str(entry.status) if entry.status is not None else (entry.error or "")
+        answered = str(entry.status) if entry.status is not None else str(entry.error or "")
         table.add_row(
             str(entry.index),
             f"{entry.t * 1000:.0f}",
             f"{entry.method} {entry.path}?" + "&".join(f"{k}={v}" for k, v in entry.params.items()),
             answered,
-            entry.client_outcome or ("response" if entry.status else "error"),
+            str(entry.client_outcome or ("response" if entry.status else "error")),
         )
     console.print(table)
     faults_table = Table(title=f"fault log (seed {chaos.seed}: the same faults on every run)")
     for column in ("request", "fault", "parameters"):
         faults_table.add_column(column)
     for line in chaos.log:
-        faults_table.add_row(str(line["index"]), line["kind"], str(line["params"]))
+        faults_table.add_row(str(line.index), line.kind, str(line.params))
     console.print(faults_table)
     server.cancel_tasks()
-    await _strategies_vs_library(console)
     return 0
-
-
-async def _strategies_vs_library(console: Console, report_dir: str = "chaos-report") -> None:
-    """Both reference bots against every built-in scenario, all at once, on the fake exchange."""
-    try:
-        from strategies.naive import NaiveBot
-        from strategies.resilient import ResilientBot
-    except ImportError:
-        console.print("[dim](run from a checkout to see the reference strategies: make demo)[/dim]")
-        return
-    from harness import invariants
-    from harness.exchange import MockExchange
-    from harness.report import Record, build_report, write_report
-    from harness.scenario import load_library
-
-    library = load_library()
-    records: list[Record] = []
-    console.rule(
-        "[bold]reference strategies vs the scenario library[/bold] (seed 7, 6 cycles each)"
-    )
-
-    async def run(scenario: Any, bot_cls: type) -> list[str]:
-        me = MockExchange.create(
-            "generic",
-            seed=7,
-            base_url=f"https://{scenario.name}-{bot_cls.__name__.lower()}.exchange.test",
-        )
-        chaos = Chaos(me.server, seed=7)
-        chaos.load(scenario)
-        bot = bot_cls(me.url)
-        with me.server.intercept():
-            try:
-                async with asyncio.timeout(8):
-                    await bot.run(6)
-            except TimeoutError:
-                pass
-            me.server.cancel_tasks()
-        found = invariants.evaluate(scenario.invariants, invariants.context_for(chaos, me, bot))
-        records.append(
-            Record(
-                nodeid=f"demo::{bot_cls.__name__}[{scenario.name}]",
-                test=bot_cls.__name__,
-                scenario=scenario.name,
-                outcome="failed" if found else "passed",
-                duration=0.0,
-                run_seed=7,
-                test_seed=7,
-                exception="InvariantViolation" if found else None,
-                faults=list(chaos.log),
-                violations=[{"invariant": v.invariant, "message": v.message} for v in found],
-                latencies_ms=[round(e.duration * 1000, 3) for e in me.server.journal if e.duration],
-                injected_ms=[
-                    line["params"]["delay_ms"] for line in chaos.log if line["kind"] == "latency"
-                ],
-                replay=f"make demo  # seed 7, {bot_cls.__name__} against {scenario.name}",
-            )
-        )
-        return sorted(invariants.names(found))
-
-    # Toxiproxy and WebSocket scenarios need real sockets: the suite runs them (tests/chaos).
-    names = sorted(
-        n
-        for n, s in library.items()
-        if not s.toxics and not any(f.side == "message" for f in s.faults)
-    )
-    results = await asyncio.gather(
-        *(run(library[n], cls) for n in names for cls in (ResilientBot, NaiveBot))
-    )
-    table = Table(title="invariants violated (none = the client kept them all)")
-    for column in ("scenario", "ResilientBot", "NaiveBot"):
-        table.add_column(column)
-    for i, name in enumerate(names):
-        good, naive = results[2 * i], results[2 * i + 1]
-        table.add_row(
-            name,
-            ", ".join(good) or "[green]none[/green]",
-            ", ".join(naive) or "[green]none[/green]",
-        )
-    console.print(table)
-    out = write_report(build_report(records, {"run_seed": 7, "source": "make demo"}), report_dir)
-    console.print(f"report: [bold]{out}/report.html[/bold] (and report.md, report.json)")

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+
+from harness.deps import installed, minimum_versions
 
 __all__ = ["Check", "run_checks"]
-
-REQUIREMENTS: dict[str, tuple[int, ...]] = {
-    "aiohttp": (3, 14),
-    "aioresponses": (0, 7),
-    "pytest": (8, 0),
-    "pytest-asyncio": (1, 0),
-    "pytest-xdist": (3, 6),
-    "pytest-socket": (0, 7),
-    "hypothesis": (6, 100),
-    "pandera": (0, 24),
-    "pandas": (2, 0),
-    "pydantic": (2, 7),
-    "PyYAML": (6, 0),
-    "toxiproxy-python": (0, 1),
-    "rich": (13, 0),
-}
 
 
 @dataclass(frozen=True)
@@ -43,14 +28,14 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def check_packages() -> list[Check]:
     out = []
-    for name, minimum in REQUIREMENTS.items():
-        want = ".".join(map(str, minimum))
-        try:
-            have = version(name)
-        except PackageNotFoundError:
+    wanted = minimum_versions()
+    have_all = installed(list(wanted))
+    for name, want in wanted.items():
+        have = have_all[name]
+        if have is None:
             out.append(Check(name, False, "not installed", f"pip install '{name}>={want}'"))
             continue
-        ok = _version_tuple(have) >= minimum
+        ok = _version_tuple(have) >= _version_tuple(want or "0")
         out.append(
             Check(
                 name,

@@ -14,8 +14,6 @@ from typing import Any
 
 __all__ = [
     "CheckFailure",
-    "ConnectionDrop",
-    "DribbledBody",
     "ExchangeReject",
     "FaultConfigError",
     "HarnessError",
@@ -26,13 +24,9 @@ __all__ = [
     "MockConfigError",
     "ScenarioError",
     "ToxiproxyError",
-    "TruncatedBody",
     "UnmatchedRequestError",
     "UsageError",
     "Violation",
-    "WireFault",
-    "WsClose",
-    "WsSilence",
     "messages",
 ]
 
@@ -121,37 +115,6 @@ class ScenarioError(HarnessError, ValueError):
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
-class WireFault(Exception):
-    """A signal from the chaos engine to a backend: do this to the connection.
-
-    Never reaches users: the in-process backend turns it into the exception aiohttp would
-    raise, the socket backend does it to the real connection.
-    """
-
-
-class ConnectionDrop(WireFault):
-    """Close the connection without a response: ``disconnect`` (FIN) or ``reset`` (RST)."""
-
-    def __init__(self, mode: str, *, after_response: bool = False) -> None:
-        self.mode = mode
-        self.after_response = after_response
-        super().__init__(mode)
-
-
-class TruncatedBody(WireFault):
-    """Send the status, the headers and only the first ``keep`` bytes of the body, then close.
-
-    ``framing="content_length"`` announces the full length (the client sees a payload error);
-    ``"close"`` announces none, so the body simply ends (the client sees broken JSON).
-    """
-
-    def __init__(self, response: object, keep: int, framing: str) -> None:
-        self.response = response
-        self.keep = keep
-        self.framing = framing
-        super().__init__(f"truncate at {keep} bytes ({framing})")
-
-
 @dataclass(frozen=True)
 class CheckFailure:
     """One failed check of a market-data contract: which rows, with which values."""
@@ -171,33 +134,6 @@ class CheckFailure:
         values = "; ".join(self.values[:10])
         head = f"{what} failed for {self.count} value{'s' if self.count != 1 else ''}"
         return head + (f" at rows {rows}" if rows else "") + (f": {values}" if values else "")
-
-
-class DribbledBody(WireFault):
-    """Send the body in ``chunks`` pieces spread over ``over_ms`` milliseconds."""
-
-    def __init__(self, response: Any, chunks: int, over_ms: float) -> None:
-        self.response = response
-        self.chunks = chunks
-        self.over_ms = over_ms
-        super().__init__(f"dribble {chunks} chunks over {over_ms} ms")
-
-
-class WsClose(WireFault):
-    """Close the WebSocket: with a close ``code``, or ``abrupt`` (a TCP reset, no close frame)."""
-
-    def __init__(self, code: int, abrupt: bool) -> None:
-        self.code = code
-        self.abrupt = abrupt
-        super().__init__(f"ws close {'abrupt' if abrupt else code}")
-
-
-class WsSilence(WireFault):
-    """Send no data for ``seconds``; the socket stays open and answers pings."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        super().__init__(f"ws silence {seconds} s")
 
 
 class MarketDataError(HarnessError, ValueError):
@@ -348,11 +284,8 @@ class messages:
         return f"chaos seed: {seed} ({source}; replay with --chaos-seed {seed})"
 
     @staticmethod
-    def failure_section(run_seed: int, test_seed: int, nodeid: str) -> str:
-        return (
-            f"run seed: {run_seed}   test seed: {test_seed}\n"
-            f"replay:   pytest '{nodeid}' --chaos-seed {run_seed}"
-        )
+    def failure_section(run_seed: int, test_seed: int, replay: str) -> str:
+        return f"run seed: {run_seed}   test seed: {test_seed}\nreplay:   {replay}"
 
     @staticmethod
     def not_called(routes: Sequence[str]) -> str:
@@ -385,5 +318,54 @@ class messages:
         return f"--chaos-shard: {value!r} is not I/N with 1 <= I <= N (for example 2/4)"
 
     @staticmethod
-    def pending_server_tasks(count: int) -> str:
-        return f"{count} server-side task(s) still running at teardown were cancelled"
+    def replay(nodeid: str, run_seed: int, extra: Sequence[str] = ()) -> str:
+        """The command that runs a test again with the same faults."""
+        return " ".join([f"pytest '{nodeid}' --chaos-seed {run_seed}", *extra])
+
+    @staticmethod
+    def not_served(base_url: str) -> str:
+        return (
+            f"MockServer({base_url!r}) is not served on a socket (use serve() or serve_in_thread())"
+        )
+
+    @staticmethod
+    def responder_raised(exc: BaseException) -> str:
+        return f"the responder raised {exc!r}"
+
+    @staticmethod
+    def scenario_loaded_twice(name: str) -> str:
+        return f"scenario {name!r} is already loaded into this chaos"
+
+    # -- invariants -------------------------------------------------------------------------
+    @staticmethod
+    def unknown_evidence(name: str, unknown: Sequence[str], known: Sequence[str]) -> str:
+        return (
+            f"invariant {name!r} needs unknown evidence {list(unknown)}; known: {', '.join(known)}"
+        )
+
+    @staticmethod
+    def invariant_registered_twice(name: str) -> str:
+        return f"invariant {name!r} is already registered"
+
+    @staticmethod
+    def bad_invariant_argument(name: str, argument: str, value: object, expected: str) -> str:
+        return f"{name}: {argument}={value!r} must be {expected}"
+
+    @staticmethod
+    def bad_invariant_spec(spec: object) -> str:
+        return f"an invariant is a name, or one key {{name: {{arguments}}}}; got {spec!r}"
+
+    @staticmethod
+    def unknown_invariant(name: str, near: Sequence[str], known: Sequence[str]) -> str:
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"unknown invariant {name!r}{hint}; known: {', '.join(known)}"
+
+    @staticmethod
+    def bad_invariant_arguments(name: str, allowed: Sequence[str], unknown: Sequence[str]) -> str:
+        return (
+            f"invariant {name!r} takes {', '.join(allowed) or 'no arguments'}; got {list(unknown)}"
+        )
+
+    @staticmethod
+    def invariant_needs(name: str, missing: Sequence[str], how: dict[str, str]) -> str:
+        return f"invariant {name!r} needs " + "; ".join(f"{m}: {how[m]}" for m in missing)

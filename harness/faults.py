@@ -1,58 +1,11 @@
 """Fault classes, named after their kind: ``faults.Latency(p50_ms=20, p99_ms=250)``.
 
-Each kind is one class in :mod:`harness.chaos.faults`; this module is their public face.
+Each kind is one class in :mod:`harness.chaos.faults`; this module is their public face,
+with the ``Match``, ``Schedule`` and ``Window`` every fault takes.
 """
 
-from harness.chaos.faults import (
-    AckLost,
-    ClockSkew,
-    Corrupt,
-    Disconnect,
-    Dribble,
-    Error,
-    Fault,
-    Hang,
-    Latency,
-    RateLimit,
-    Reset,
-    Stale,
-    Truncate,
-    WsCorrupt,
-    WsDelay,
-    WsDisconnect,
-    WsDrop,
-    WsDuplicate,
-    WsGap,
-    WsReorder,
-    WsSilence,
-    registry,
-)
+from harness.chaos import faults as _kinds
+from harness.chaos.faults import *  # noqa: F403
 from harness.chaos.schedule import Match, Schedule, Window
 
-__all__ = [
-    "AckLost",
-    "ClockSkew",
-    "Corrupt",
-    "Disconnect",
-    "Dribble",
-    "Error",
-    "Fault",
-    "Hang",
-    "Latency",
-    "Match",
-    "RateLimit",
-    "Reset",
-    "Schedule",
-    "Stale",
-    "Truncate",
-    "Window",
-    "WsCorrupt",
-    "WsDelay",
-    "WsDisconnect",
-    "WsDrop",
-    "WsDuplicate",
-    "WsGap",
-    "WsReorder",
-    "WsSilence",
-    "registry",
-]
+__all__ = [*_kinds.__all__, "Match", "Schedule", "Window"]

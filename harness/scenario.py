@@ -21,17 +21,17 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
     create_model,
-    field_validator,
     model_validator,
 )
 
-from harness.chaos.faults import Fault, clean_message, registry
+from harness.chaos.faults import Fault, MessageFault, clean_message, registry
 from harness.errors import ScenarioError, ScenarioProblem
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "load_library",
     "load_scenario",
     "parse_scenario",
+    "resolve",
     "scenario_json_schema",
     "select_scenarios",
 ]
@@ -60,6 +61,28 @@ _TOXIC_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "limit_data": (("bytes",), ()),
     "down": ((), ()),
 }
+
+
+_TOXIC_TRAITS: dict[str, tuple[str, ...]] = {
+    "latency": ("delays",),
+    "bandwidth": ("delays",),
+    "slicer": ("delays",),
+    "slow_close": (),
+    "timeout": ("ambiguous_for_orders",),
+    "reset_peer": ("ambiguous_for_orders",),
+    "limit_data": ("ambiguous_for_orders", "taints_data"),
+    "down": ("ambiguous_for_orders",),
+}
+
+
+def toxic_kind(type: str) -> str:
+    """The fault-log kind of a Toxiproxy toxic: ``toxic:<type>``."""
+    return f"toxic:{type}"
+
+
+def toxic_traits(type: str) -> tuple[str, ...]:
+    """What a toxic does, in the faults' trait vocabulary (``harness.chaos.Trait``)."""
+    return _TOXIC_TRAITS.get(type, ())
 
 
 class Toxic(BaseModel):
@@ -125,6 +148,21 @@ class Toxic(BaseModel):
         return {k: getattr(self, k) for k in required + optional if getattr(self, k) is not None}
 
 
+def _known_invariant(spec: Any) -> Any:
+    from harness.errors import UsageError
+    from harness.invariants import parse_spec
+
+    try:
+        parse_spec(spec)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    return spec
+
+
+InvariantSpec = Annotated[str | dict[str, dict[str, Any]], AfterValidator(_known_invariant)]
+"""An invariant of a scenario: a registered name, or ``{name: {argument: value}}``."""
+
+
 class Scenario(BaseModel):
     """A named set of faults (and the invariants a client must keep under them)."""
 
@@ -135,19 +173,11 @@ class Scenario(BaseModel):
     tags: list[str] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
     toxics: list[Toxic] = Field(default_factory=list, description="TCP faults through Toxiproxy")
-    invariants: list[str | dict[str, dict[str, Any]]] = Field(
+    invariants: list[InvariantSpec] = Field(
         default_factory=list,
         description="invariant names, or {name: {argument: value}}",
     )
     _source: str | None = PrivateAttr(None)
-
-    @field_validator("invariants")
-    @classmethod
-    def _invariant_shape(cls, value: list[Any]) -> list[Any]:
-        for item in value:
-            if isinstance(item, dict) and len(item) != 1:
-                raise ValueError(f"an invariant with arguments is one key: got {sorted(item)}")
-        return value
 
     @model_validator(mode="after")
     def _something_to_do(self) -> Scenario:
@@ -164,8 +194,13 @@ class Scenario(BaseModel):
     def kinds(self) -> list[str]:
         """Fault kinds in order of first appearance (toxics as ``toxic:<type>``)."""
         return list(
-            dict.fromkeys([f.kind for f in self.faults] + [f"toxic:{t.type}" for t in self.toxics])
+            dict.fromkeys([f.kind for f in self.faults] + [toxic_kind(t.type) for t in self.toxics])
         )
+
+    @property
+    def streams(self) -> bool:
+        """Whether a fault acts on WebSocket messages (the scenario needs the socket backend)."""
+        return any(isinstance(f, MessageFault) for f in self.faults)
 
     def invariant_names(self) -> list[str]:
         return [i if isinstance(i, str) else next(iter(i)) for i in self.invariants]
@@ -517,3 +552,13 @@ def select_scenarios(spec: str | None, project_root: str | Path | None = None) -
 
 def schema_text() -> str:
     return json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def resolve(
+    items: Iterable[str | Path | Scenario], project_root: str | Path | None
+) -> list[Scenario]:
+    """Scenarios given as objects, library names or file paths, in order."""
+    return [
+        item if isinstance(item, Scenario) else load_scenario(item, project_root=project_root)
+        for item in items
+    ]

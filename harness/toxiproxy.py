@@ -27,15 +27,17 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ToxiproxyError
+from harness.seeding import derive_seed
 
 if TYPE_CHECKING:
+    from harness.faultlog import FaultLog
     from harness.scenario import Scenario
 
 __all__ = [
@@ -46,6 +48,10 @@ __all__ = [
     "ToxiproxyServer",
     "find_binary",
     "load_config",
+    "project_proxies",
+    "proxies_for_test",
+    "proxy_suffix",
+    "read_project_config",
 ]
 
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
@@ -346,13 +352,14 @@ class Toxiproxy:
 
 
 class ProxySet:
-    """The proxies of one test: created from specs, toxics tracked, all removed at the end."""
+    """The proxies of one test: created from specs, toxics tracked, all removed at the end.
+    Every toxic applied is written to the test's fault log."""
 
-    def __init__(self, api: Toxiproxy, suffix: str, log: Any = None) -> None:
+    def __init__(self, api: Toxiproxy, suffix: str, log: FaultLog | None = None) -> None:
         self.api = api
         self.suffix = suffix
         self.proxies: dict[str, Proxy] = {}
-        self._log = log  # a callable taking one fault-log line
+        self.log = log
 
     def create(self, name: str, upstream: str, enabled: bool = True) -> Proxy:
         made = self.api.create(f"{name}-{self.suffix}", upstream, "127.0.0.1:0", enabled)
@@ -391,19 +398,16 @@ class ProxySet:
                 name=f"{type}_{stream}_{len(proxy.toxics)}",
             )
         proxy.toxics.append(toxic)
-        if self._log is not None:
-            self._log(
-                {
-                    "kind": f"toxic:{type}",
-                    "scenario": scenario,
-                    "path": proxy.name,
-                    "params": {
-                        "proxy": name,
-                        "stream": stream,
-                        "toxicity": toxicity,
-                        **dict(attributes or {}),
-                    },
-                }
+        if self.log is not None:
+            from harness.scenario import toxic_kind, toxic_traits
+
+            params = {"proxy": name, "stream": stream, "toxicity": toxicity, **(attributes or {})}
+            self.log.external(
+                toxic_kind(type),
+                params,
+                scenario=scenario,
+                path=proxy.name,
+                traits=toxic_traits(type),
             )
         return toxic
 
@@ -445,3 +449,71 @@ def apply_specs(proxies: ProxySet, specs: Sequence[ProxySpec], upstreams: dict[s
     for spec in specs:
         upstream = upstreams.get(spec.upstream, spec.upstream)
         proxies.create(spec.name, upstream, spec.enabled)
+
+
+def read_project_config(root: str | Path) -> list[ProxySpec]:
+    """The proxies of a project's ``toxiproxy.json`` (none when it has no such file)."""
+    path = Path(root) / "toxiproxy.json"
+    return load_config(path) if path.is_file() else []
+
+
+def proxy_suffix(worker: str, nodeid: str) -> str:
+    """A proxy-name suffix unique to one test on one xdist worker, the same on every run."""
+    return f"{worker}-{derive_seed(0, nodeid) % 16**8:08x}"
+
+
+@contextmanager
+def project_proxies(
+    server: ToxiproxyServer,
+    root: str | Path,
+    *,
+    worker: str,
+    nodeid: str,
+    mock_server: Callable[[], Any],
+    scenarios: Sequence[Scenario] = (),
+    log: FaultLog | None = None,
+) -> Iterator[ProxySet]:
+    """The proxies of one pytest test, from the project's ``toxiproxy.json``: an upstream
+    ``"mock_server"`` is the address of ``mock_server()`` (called only when needed)."""
+    specs = read_project_config(root)
+    upstreams = {}
+    if any(spec.upstream == "mock_server" for spec in specs):
+        upstreams["mock_server"] = mock_server().address
+    suffix = proxy_suffix(worker, nodeid)
+    with proxies_for_test(
+        server, suffix, specs=specs, upstreams=upstreams, scenarios=scenarios, log=log
+    ) as proxies:
+        yield proxies
+
+
+@contextmanager
+def proxies_for_test(
+    server: ToxiproxyServer | Toxiproxy | str,
+    suffix: str,
+    *,
+    specs: Sequence[ProxySpec] = (),
+    upstreams: dict[str, str] | None = None,
+    scenarios: Sequence[Scenario] = (),
+    log: FaultLog | None = None,
+) -> Iterator[ProxySet]:
+    """One test's proxies on a Toxiproxy server: created from ``specs`` (an upstream named
+    in ``upstreams`` is replaced by its address), with the toxics of ``scenarios``; every
+    toxic and proxy is removed on the way out, pass or fail."""
+    if isinstance(server, ToxiproxyServer):
+        if not server.alive():
+            raise ToxiproxyError(
+                f"the Toxiproxy server of this session stopped: {server.log_tail(5)}"
+            )
+        server = server.url
+    api = server if isinstance(server, Toxiproxy) else Toxiproxy(server)
+    proxies = ProxySet(api, suffix, log)
+    try:
+        apply_specs(proxies, specs, upstreams or {})
+        for scenario in scenarios:
+            proxies.apply(scenario)
+        yield proxies
+    finally:
+        try:
+            proxies.clear_toxics()
+        finally:
+            proxies.close()

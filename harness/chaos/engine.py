@@ -12,20 +12,34 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.chaos.faults import Fault, FaultContext
+from pydantic import BaseModel, ValidationError
+
+from harness.chaos.faults import (
+    Fault,
+    FaultContext,
+    MessageFault,
+    RequestFault,
+    ResponseFault,
+    problems_of,
+)
 from harness.chaos.schedule import Match, Schedule, ScheduleState
-from harness.errors import FaultConfigError, UsageError
+from harness.errors import FaultConfigError, UsageError, messages
+from harness.faultlog import FaultEvent, FaultLog
 from harness.mock.journal import JournalEntry
 from harness.mock.routes import Request, Response, Route
 from harness.seeding import derive_seed
 
 if TYPE_CHECKING:
+    from harness.errors import Violation
     from harness.mock.server import MockServer
     from harness.scenario import Scenario
 
 __all__ = ["ArmedFault", "Chaos"]
+
+_F = TypeVar("_F", bound=Fault)
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass
@@ -35,6 +49,9 @@ class ArmedFault:
     fault: Fault
     scenario: str | None
     index: int
+    """The fault's index within its scenario (what its seed derives from)."""
+    position: int
+    """Its position in ``chaos.armed`` (what fault-log events and journal entries name)."""
     rng: random.Random
     schedule_state: ScheduleState = field(default_factory=ScheduleState)
     state: dict[str, Any] = field(default_factory=dict)
@@ -48,21 +65,15 @@ class ArmedFault:
         return self.fault.kind
 
 
-def _coerce(model: type[Match] | type[Schedule], value: Any, kind: str, name: str) -> Any:
-    if value is None or isinstance(value, model):
+def _coerce(model: type[_M], value: Any, kind: str, name: str) -> _M:
+    if isinstance(value, model):
         return value
     if isinstance(value, Mapping):
         try:
             return model(**value)
-        except Exception as exc:  # pydantic ValidationError: name the argument
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                from harness.chaos.faults import _problems
-
-                problems = [(f"{name}.{a}", v, m) for a, v, m in _problems(exc, model.model_fields)]
-                raise FaultConfigError.from_problems(kind, problems) from None
-            raise
+        except ValidationError as exc:
+            problems = [(f"{name}.{a}", v, m) for a, v, m in problems_of(exc, model.model_fields)]
+            raise FaultConfigError.from_problems(kind, problems) from None
     raise FaultConfigError(kind, name, value, f"must be a dict or a {model.__name__}")
 
 
@@ -82,13 +93,12 @@ class Chaos:
         self.run_seed = int(run_seed) if run_seed is not None else self.seed
         self.test = test
         self.armed: list[ArmedFault] = []
-        self.log: list[dict[str, Any]] = []
+        self.log = FaultLog(self.run_seed, test, server.now)
         self.scenarios: list[Scenario] = []
         self._counts: dict[str | None, int] = {}
-        self._sinks: list[Callable[[dict[str, Any]], None]] = []
-        self._line_faults: dict[int, ArmedFault] = {}
         self.client: Any = None
-        self.invariants_checked = False
+        self.judged = False
+        """True once the test judged the invariants itself (:meth:`violations`)."""
         server.attach_chaos(self)
 
     # -- configuring ---------------------------------------------------------------------
@@ -118,6 +128,7 @@ class Chaos:
             fault=fault,
             scenario=scenario,
             index=index,
+            position=len(self.armed),
             rng=random.Random(derive_seed(self.seed, scenario or "", index)),
         )
         self.armed.append(armed)
@@ -130,7 +141,7 @@ class Chaos:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         if any(s.name == scenario.name for s in self.scenarios):
-            raise UsageError(f"scenario {scenario.name!r} is already loaded into this chaos")
+            raise UsageError(messages.scenario_loaded_twice(scenario.name))
         self.scenarios.append(scenario)
         for fault in scenario.faults:
             self.inject(fault, scenario=scenario.name)
@@ -143,33 +154,15 @@ class Chaos:
         *,
         scenario: str | None = None,
         path: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> FaultEvent:
         """Log a fault applied outside the engine (a Toxiproxy toxic) in this test's fault log."""
-        line = {
-            "seed": self.run_seed,
-            "test": self.test,
-            "scenario": scenario,
-            "index": None,
-            "method": None,
-            "path": path,
-            "kind": kind,
-            "params": params,
-            "t": round(self.server.now(), 6),
-        }
-        self.log.append(line)
-        for sink in self._sinks:
-            sink(line)
-        return line
+        return self.log.external(kind, params, scenario=scenario, path=path)
 
     def watch_client(self, client: Any) -> None:
         """Register the client under test for invariants that need its view: an object with
         ``known_orders`` (order id -> status) and ``cycles`` (``time.monotonic()`` of each
         completed trading cycle)."""
         self.client = client
-
-    def add_sink(self, sink: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``sink(line)`` for every fault-log line as it is written."""
-        self._sinks.append(sink)
 
     def clear(self) -> None:
         self.armed.clear()
@@ -180,26 +173,36 @@ class Chaos:
         self.server.attach_chaos(None)
 
     # -- reading -------------------------------------------------------------------------
-    def fired(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Fault-log lines of this test, all or of one kind: ``chaos.fired("reset")``."""
-        return [line for line in self.log if kind is None or line["kind"] == kind]
+    def fired(self, kind: str | None = None) -> list[FaultEvent]:
+        """Fault-log events of this test, all or of one kind: ``chaos.fired("reset")``."""
+        return [event for event in self.log if kind is None or event.kind == kind]
 
-    def fault_of(self, line: dict[str, Any]) -> ArmedFault | None:
-        """The armed fault that wrote this fault-log line."""
-        return self._line_faults.get(id(line))
+    def fault_of(self, event: FaultEvent) -> ArmedFault | None:
+        """The armed fault that wrote this fault-log event (None for external faults)."""
+        return self.armed[event.fault] if event.fault is not None else None
 
     @property
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
 
+    def violations(self) -> list[Violation]:
+        """Judge the invariants of this test's scenarios now, and take over the verdict: the
+        pytest plugin does not check them again when the test ends."""
+        from harness.invariants import context_for, evaluate
+
+        self.judged = True
+        specs = [spec for scenario in self.scenarios for spec in scenario.invariants]
+        return evaluate(specs, context_for(self))
+
     # -- the pipeline (called by the MockServer) -----------------------------------------
-    def _candidates(self, side: str, request: Request, rel_path: str) -> Iterable[ArmedFault]:
-        for armed in self.armed:
-            if armed.fault.side == side and armed.fault.match.matches(request, rel_path):
-                yield armed
+    def _candidates(self, side: type[_F], entry: JournalEntry) -> Iterable[tuple[ArmedFault, _F]]:
+        for position in entry.matched_faults:
+            armed = self.armed[position]
+            if isinstance(armed.fault, side):
+                yield armed, armed.fault
 
     def _context(
-        self, armed: ArmedFault, request: Request, route: Route, rel_path: str, entry: JournalEntry
+        self, armed: ArmedFault, request: Request, route: Route, entry: JournalEntry
     ) -> FaultContext:
         return FaultContext(
             request=request,
@@ -207,36 +210,36 @@ class Chaos:
             rng=armed.rng,
             state=armed.state,
             now=self.server.now(),
-            extra={"rel_path": rel_path},
             on_fire=lambda ctx: self._record(armed, ctx, entry),
         )
 
     def _record(self, armed: ArmedFault, ctx: FaultContext, entry: JournalEntry) -> None:
         armed.schedule_state.fired += 1
+        applied = ctx.applied or {}
         params = armed.fault.parameters()
-        params.update(ctx.applied or {})
-        if "message" in ctx.extra:
-            params["message"] = ctx.extra["message"]
-        line = {
-            "seed": self.run_seed,
-            "test": self.test,
-            "scenario": armed.scenario,
-            "index": ctx.request.index,
-            "method": ctx.request.method,
-            "path": ctx.request.path,
-            "kind": armed.fault.kind,
-            "params": params,
-            "t": round(ctx.now, 6),
-        }
-        self.log.append(line)
-        self._line_faults[id(line)] = armed
-        entry.faults.append(line)
-        for sink in self._sinks:
-            sink(line)
+        params.update(applied)
+        if ctx.message is not None:
+            params["message"] = ctx.message
+        event = FaultEvent(
+            seed=self.run_seed,
+            test=self.test,
+            scenario=armed.scenario,
+            index=ctx.request.index,
+            method=ctx.request.method,
+            path=ctx.request.path,
+            role=ctx.request.role,
+            kind=armed.fault.kind,
+            params=params,
+            t=round(ctx.now, 6),
+            traits=tuple(sorted(armed.fault.fired_traits(applied))),
+            fault=armed.position,
+        )
+        self.log.append(event)
+        entry.faults.append(event)
 
     def _decide(
-        self, side: str, request: Request, route: Route, rel_path: str, entry: JournalEntry
-    ) -> list[tuple[ArmedFault, FaultContext]]:
+        self, side: type[_F], request: Request, route: Route, entry: JournalEntry
+    ) -> list[tuple[ArmedFault, _F, FaultContext]]:
         """Every matching fault counts this request and rolls its dice, acting or not.
 
         A schedule therefore selects requests by their position among the requests its
@@ -245,56 +248,61 @@ class Chaos:
         """
         chosen = []
         now = self.server.now()
-        for armed in self._candidates(side, request, rel_path):
-            if armed.schedule_state.consult(armed.fault.schedule, request.index, now, armed.rng):
-                chosen.append((armed, self._context(armed, request, route, rel_path, entry)))
+        for armed, fault in self._candidates(side, entry):
+            if armed.schedule_state.consult(fault.schedule, request.index, now, armed.rng):
+                chosen.append((armed, fault, self._context(armed, request, route, entry)))
         return chosen
 
-    async def before(
-        self, request: Request, route: Route, rel_path: str, entry: JournalEntry
-    ) -> Response | None:
+    def _match(self, request: Request, entry: JournalEntry) -> None:
+        entry.matched_faults = [
+            armed.position for armed in self.armed if armed.fault.match.matches(request)
+        ]
+
+    async def before(self, request: Request, route: Route, entry: JournalEntry) -> Response | None:
         """Request-side faults, in order. Returns a response that replaces the responder's;
         the faults after it do not act on this request."""
-        for armed, ctx in self._decide("request", request, route, rel_path, entry):
+        self._match(request, entry)
+        for _, fault, ctx in self._decide(RequestFault, request, route, entry):
             ctx.now = self.server.now()
-            answer = await armed.fault.on_request(ctx)
+            answer = await fault.on_request(ctx)
             if answer is not None:
                 return answer
         return None
 
     async def after(
-        self, request: Request, route: Route, rel_path: str, response: Response, entry: JournalEntry
+        self, request: Request, route: Route, response: Response, entry: JournalEntry
     ) -> Response:
         """Response-side faults, in order, on the responder's response."""
-        for armed in self._candidates("response", request, rel_path):
-            armed.fault.observe(self._context(armed, request, route, rel_path, entry), response)
-        for armed, ctx in self._decide("response", request, route, rel_path, entry):
+        for armed, fault in self._candidates(ResponseFault, entry):
+            fault.observe(self._context(armed, request, route, entry), response)
+        for _, fault, ctx in self._decide(ResponseFault, request, route, entry):
             ctx.now = self.server.now()
-            response = await armed.fault.on_response(ctx, response)
+            response = await fault.on_response(ctx, response)
         return response
 
     async def messages(
         self,
         request: Request,
         route: Route,
-        rel_path: str,
         entry: JournalEntry,
         message: Any,
         number: int,
+        numbered: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
         """Message faults on one outgoing WebSocket message (the ``number``-th of its
-        connection); returns what is sent instead. Schedules count messages."""
+        connection); returns what is sent instead. Schedules count messages; ``numbered``
+        tells whether a message carries a sequence number (the feed knows its format)."""
+        self._match(request, entry)
         out: list[Any] = []
-        for armed in self._candidates("message", request, rel_path):
-            release = getattr(armed.fault, "observe_message", None)
-            if release is not None:
-                out.extend(release(self._context(armed, request, route, rel_path, entry), message))
+        for armed, fault in self._candidates(MessageFault, entry):
+            out.extend(fault.release(self._context(armed, request, route, entry)))
         pending = [message]
-        for armed, ctx in self._decide("message", request, route, rel_path, entry):
-            ctx.extra["message"] = number
+        for _, fault, ctx in self._decide(MessageFault, request, route, entry):
+            ctx.message = number
+            ctx.numbered = numbered
             nxt: list[Any] = []
             for item in pending:
-                nxt.extend(await armed.fault.on_message(ctx, item))  # type: ignore[attr-defined]
+                nxt.extend(await fault.on_message(ctx, item))
             pending = nxt
         return pending + out
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from harness.errors import MockConfigError
-from harness.mock.routes import PathPattern, Request
+from harness.mock.patterns import All, Method, Path, PathPattern, Pattern, Query, RequestLike
 
 __all__ = ["Match", "Schedule", "ScheduleState", "Window"]
 
@@ -32,8 +32,7 @@ class Match(BaseModel):
     query: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="query parameters the request must carry"
     )
-    _pattern: PathPattern | None = PrivateAttr(None)
-    _methods: frozenset[str] | None = PrivateAttr(None)
+    _pattern: Pattern = PrivateAttr()
 
     @field_validator("method")
     @classmethod
@@ -57,22 +56,22 @@ class Match(BaseModel):
         return value
 
     def model_post_init(self, __context: object) -> None:
-        self._pattern = PathPattern(self.path) if self.path is not None else None
+        parts: list[Pattern] = []
         if self.method is not None:
-            methods = [self.method] if isinstance(self.method, str) else self.method
-            upper = frozenset(m.upper() for m in methods)
-            self._methods = None if "*" in upper else upper
+            parts.append(Method(self.method))
+        if self.path is not None:
+            parts.append(Path(self.path))
+        if self.query:
+            parts.append(Query(self.query))
+        self._pattern = All(*parts)
 
-    def matches(self, request: Request, rel_path: str) -> bool:
-        if self._methods is not None and request.method not in self._methods:
-            return False
-        if self._pattern is not None and self._pattern.match(rel_path) is None:
-            return False
-        for key, value in self.query.items():
-            want = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            if want not in request.query.getall(key, ()):
-                return False
-        return True
+    @property
+    def pattern(self) -> Pattern:
+        """The request pattern this match stands for (the one routes use too)."""
+        return self._pattern
+
+    def matches(self, request: RequestLike) -> bool:
+        return self._pattern.match(request)
 
 
 class Window(BaseModel):

@@ -5,15 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.exchange.core import ExchangeOrder, FakeExchange, Fill, Instrument
-from harness.exchange.profiles import PROFILES, BinanceSpotProfile, GenericProfile, Profile, mount
-from harness.mock.server import MockServer
+from harness.exchange.profiles import (
+    PROFILES,
+    BinanceFeed,
+    BinanceSpotProfile,
+    GenericFeed,
+    GenericProfile,
+    Profile,
+    mount,
+)
+from harness.mock.server import DEFAULT_BASE_URL, MockServer
 
 __all__ = [
     "PROFILES",
+    "BinanceFeed",
     "BinanceSpotProfile",
     "ExchangeOrder",
     "FakeExchange",
     "Fill",
+    "GenericFeed",
     "GenericProfile",
     "Instrument",
     "MockExchange",
@@ -44,7 +54,7 @@ class MockExchange:
         server: MockServer | None = None,
     ) -> MockExchange:
         kind = PROFILES.get(profile)
-        url = base_url or (kind.base_url if kind is not None else "https://api.exchange.test")
+        url = base_url or (kind.base_url if kind is not None else DEFAULT_BASE_URL)
         server = server or MockServer(url, seed=seed)
         exchange = FakeExchange(seed)
         return cls(exchange, server, mount(server, exchange, profile))

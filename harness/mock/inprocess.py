@@ -19,7 +19,6 @@ live-endpoint guard is off; otherwise they raise ``LiveEndpointBlocked``.
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -29,12 +28,7 @@ from unittest.mock import patch
 
 import aiohttp
 from aiohttp import ClientResponse, ClientTimeout, RequestInfo
-from aiohttp.client_exceptions import (
-    ClientOSError,
-    ClientPayloadError,
-    ServerDisconnectedError,
-    SocketTimeoutError,
-)
+from aiohttp.client_exceptions import ClientPayloadError, SocketTimeoutError
 from aiohttp.helpers import TimerNoop
 from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
@@ -42,8 +36,10 @@ from aioresponses import aioresponses
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
-from harness.errors import ConnectionDrop, DribbledBody, LiveEndpointBlocked, TruncatedBody
+from harness.errors import LiveEndpointBlocked
+from harness.mock.journal import ClientOutcome
 from harness.mock.routes import Request, Response
+from harness.mock.signals import ConnectionDrop, DribbledBody, TruncatedBody
 
 if TYPE_CHECKING:
     from harness.mock.server import MockServer
@@ -141,7 +137,7 @@ def build_client_response(
         session._cookie_jar.update_cookies_from_headers(list(cookies), url)
     content = StreamReader(_NULL_PROTOCOL, _READ_LIMIT, loop=loop)  # type: ignore[arg-type]
     if truncated is not None and method != "HEAD":
-        body = body[: truncated.keep]
+        body = truncated.body
     if dribble is not None and body:
         _feed_slowly(content, body, dribble, loop)
         resp.content = content
@@ -168,9 +164,7 @@ def _feed_slowly(
     content: StreamReader, body: bytes, dribble: DribbledBody, loop: asyncio.AbstractEventLoop
 ) -> None:
     """Feed the body in ``dribble.chunks`` pieces over ``dribble.over_ms``, then the end."""
-    size = max(1, -(-len(body) // dribble.chunks))
-    pause = dribble.over_ms / 1000.0 / max(1, dribble.chunks)
-    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    pieces, pause = dribble.pieces()
     content.feed_data(pieces[0])
     for n, piece in enumerate(pieces[1:], start=1):
         loop.call_later(pause * n, content.feed_data, piece)
@@ -344,24 +338,22 @@ class _Dispatcher:
                 body=body,
                 index=server.next_index(),
                 attempt=attempt,
+                rel_path=rel_path,
             )
             truncated: TruncatedBody | None = None
             dribble: DribbledBody | None = None
             try:
-                response = await self._serve(server, request, rel_path, when, by_read, loop)
+                response = await self._serve(server, request, when, by_read, loop)
             except ConnectionDrop as drop:
-                error = _drop_error(drop)
-                if retry and attempt == 1:
-                    server.note_client_outcome(
-                        request.index, f"{type(error).__name__}; aiohttp re-sent the request"
-                    )
+                resend = retry and attempt == 1
+                server.note_client_outcome(request.index, drop.client_outcome(resent=resend))
+                if resend:
                     attempt = 2
                     continue
-                server.note_client_outcome(request.index, repr(error))
-                raise error from None
+                raise drop.client_error() from None
             except TruncatedBody as cut:
                 truncated = cut
-                response = cut.response  # type: ignore[assignment]
+                response = cut.response
             except DribbledBody as slow:
                 dribble = slow
                 response = slow.response
@@ -382,14 +374,13 @@ class _Dispatcher:
         self,
         server: MockServer,
         request: Request,
-        rel_path: str,
         when: float | None,
         by_read: bool,
         loop: asyncio.AbstractEventLoop,
     ) -> Response:
         # The server's work is a task of its own: when the client times out or is
         # cancelled, the exchange goes on (an order still gets placed), as over a socket.
-        task = loop.create_task(server.handle(request, rel_path))
+        task = loop.create_task(server.handle(request))
         server.track(task)
         if when is None:
             return await asyncio.shield(task)
@@ -400,9 +391,13 @@ class _Dispatcher:
             if not cm.expired():
                 raise
             if by_read:
-                server.note_client_outcome(request.index, "SocketTimeoutError (sock_read)")
+                server.note_client_outcome(
+                    request.index, ClientOutcome("timeout", "SocketTimeoutError (sock_read)")
+                )
                 raise SocketTimeoutError("Timeout on reading data from socket") from None
-            server.note_client_outcome(request.index, "TimeoutError (total)")
+            server.note_client_outcome(
+                request.index, ClientOutcome("timeout", "TimeoutError (total)")
+            )
             raise TimeoutError() from None
 
 
@@ -416,13 +411,6 @@ def _client_timeout(session: aiohttp.ClientSession, kwargs: Mapping[str, Any]) -
     if not isinstance(timeout, ClientTimeout):
         return ClientTimeout(total=timeout)
     return timeout
-
-
-def _drop_error(drop: ConnectionDrop) -> Exception:
-    """The exception aiohttp raises when a server drops the connection this way."""
-    if drop.mode == "reset":
-        return ClientOSError(errno.ECONNRESET, "Connection reset by peer")
-    return ServerDisconnectedError()
 
 
 dispatcher = _Dispatcher()

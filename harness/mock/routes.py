@@ -8,7 +8,6 @@ a responder, and records its calls (``route.called``, ``route.call_count``,
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json as _json
 import re
@@ -22,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from harness.errors import MockConfigError, RouteMiss
+from harness.mock.patterns import All, Headers, JsonBody, Method, Path, PathPattern, Pattern, Query
 
 __all__ = [
     "Call",
@@ -32,79 +32,6 @@ __all__ = [
     "Response",
     "Route",
 ]
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class PathPattern:
-    """A path pattern: exact, ``{name}`` placeholders, glob ``*`` / ``**``, or a compiled regex.
-
-    ``{name}`` matches one path segment and is captured into ``request.path_params``;
-    ``*`` matches within one segment, ``**`` across segments; a compiled regex must match
-    the whole path, and its named groups are captured.
-    """
-
-    __slots__ = ("_exact", "_regex", "source")
-
-    def __init__(self, pattern: str | re.Pattern[str]) -> None:
-        self._exact: str | None = None
-        self._regex: re.Pattern[str] | None = None
-        if isinstance(pattern, re.Pattern):
-            self.source = f"re:{pattern.pattern}"
-            self._regex = pattern
-            return
-        if not isinstance(pattern, str):
-            raise MockConfigError(
-                "route path",
-                f"{pattern!r} is a {type(pattern).__name__}",
-                "expected a str such as '/api/v3/klines' or a compiled re.Pattern",
-            )
-        if not pattern.startswith("/"):
-            pattern = "/" + pattern
-        self.source = pattern
-        if "{" not in pattern and "*" not in pattern:
-            self._exact = pattern
-            return
-        out = []
-        pos = 0
-        for m in re.finditer(r"\{([^}]*)\}|\*\*|\*", pattern):
-            out.append(re.escape(pattern[pos : m.start()]))
-            token = m.group(0)
-            if token == "**":
-                out.append(".*")
-            elif token == "*":
-                out.append("[^/]*")
-            else:
-                name = m.group(1)
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                    raise MockConfigError(
-                        "route path",
-                        f"placeholder {token!r} in {pattern!r} is not a name",
-                        "use {order_id}: letters, digits and _",
-                    )
-                out.append(f"(?P<{name}>[^/]+)")
-            pos = m.end()
-        out.append(re.escape(pattern[pos:]))
-        try:
-            self._regex = re.compile("".join(out))
-        except re.error as exc:  # duplicate placeholder names
-            raise MockConfigError("route path", f"{pattern!r}: {exc}") from None
-
-    def match(self, path: str) -> dict[str, str] | None:
-        """The captured path parameters when ``path`` matches, else ``None``."""
-        if self._exact is not None:
-            return {} if path == self._exact else None
-        assert self._regex is not None
-        m = self._regex.fullmatch(path)
-        if m is None:
-            return None
-        return {k: v for k, v in m.groupdict().items() if v is not None}
-
-    def similarity(self, path: str) -> float:
-        return difflib.SequenceMatcher(None, self.source, path).ratio()
-
-    def __repr__(self) -> str:
-        return f"PathPattern({self.source!r})"
 
 
 @dataclass(eq=False)
@@ -124,6 +51,10 @@ class Request:
     """1 for a first attempt; 2 when the client transparently re-sent it."""
     context: dict[str, Any] = field(default_factory=dict)
     """What faults tell the responder (e.g. ``clock_offset_s`` from ``clock_skew``)."""
+    rel_path: str = ""
+    """The path relative to the server's base URL (what routes and faults match)."""
+    role: str | None = None
+    """The role of the route that matched (``bars``, ``order_place``...), once routed."""
 
     @property
     def params(self) -> MultiDictProxy[str]:
@@ -312,16 +243,26 @@ class Route:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         name: str | None = None,
+        role: str | None = None,
         max_calls: int = 10_000,
     ) -> None:
         if not isinstance(method, str) or not method.strip():
             raise MockConfigError("route", f"method={method!r}", "expected GET, POST, ... or '*'")
         self.method = method.upper()
-        self.pattern = PathPattern(path)
-        self.params = {str(k): _query_value(v) for k, v in (params or {}).items()}
-        self.headers = CIMultiDict({str(k): str(v) for k, v in (headers or {}).items()})
-        self.json_subset = json
-        self.name = name or f"{self.method} {self.pattern.source}"
+        self.path = Path(path)
+        parts: list[Pattern] = [Method(self.method), self.path]
+        if params:
+            parts.append(Query(params))
+        if headers:
+            parts.append(Headers(headers))
+        if json is not None:
+            parts.append(JsonBody(json))
+        self.pattern: Pattern = All(*parts)
+        """Everything a request must show to match this route."""
+        self.name = name or f"{self.method} {self.path.describe()}"
+        self.role = role
+        """What the endpoint is for (``bars``, ``order_place``...): faults and invariants
+        speak roles, so one scenario applies to every API that declares them."""
         self.responder = Responder(static=_DEFAULT_RESPONSE)
         self.calls: CallList = CallList(maxlen=max_calls)
         self.call_count = 0
@@ -383,51 +324,19 @@ class Route:
         return self
 
     # -- matching -----------------------------------------------------------------------
-    def match(self, request: Request, rel_path: str) -> dict[str, str] | None:
-        if self.method != "*" and self.method != request.method:
+    def match(self, request: Request) -> dict[str, str] | None:
+        """The captured path parameters when the request matches, else ``None``."""
+        if self.pattern.difference(request):
             return None
-        captured = self.pattern.match(rel_path)
-        if captured is None:
-            return None
-        for key, value in self.params.items():
-            if value not in request.query.getall(key, ()):
-                return None
-        for key, value in self.headers.items():
-            if request.headers.get(key) != value:
-                return None
-        if self.json_subset is not None and not _json_matches(self.json_subset, request):
-            return None
-        return captured
+        return self.path.captures(request)
 
-    def miss(self, request: Request, rel_path: str) -> tuple[float, RouteMiss]:
+    def miss(self, request: Request) -> tuple[float, RouteMiss]:
         """How close this route came to matching, and why it did not."""
-        reasons = []
-        score = 0.0
-        if self.method not in ("*", request.method):
-            reasons.append(f"method {request.method} != {self.method}")
-        else:
-            score += 1.0
-        if self.pattern.match(rel_path) is None:
-            reasons.append(f"path {rel_path} does not match {self.pattern.source}")
-        score += 2.0 * self.pattern.similarity(rel_path)
-        for key, value in self.params.items():
-            got = request.query.getall(key, [])
-            if value not in got:
-                reasons.append(f"query {key}={value} (got {','.join(got) or 'none'})")
-            else:
-                score += 0.25
-        for key, value in self.headers.items():
-            if request.headers.get(key) != value:
-                reasons.append(f"header {key}")
-        if self.json_subset is not None and not _json_matches(self.json_subset, request):
-            reasons.append("JSON body differs")
-        return score, RouteMiss(self.describe(), tuple(reasons) or ("matched",))
+        reasons = tuple(str(m) for m in self.pattern.difference(request))
+        return self.pattern.closeness(request), RouteMiss(self.describe(), reasons or ("matched",))
 
     def describe(self) -> str:
-        text = f"{self.method} {self.pattern.source}"
-        if self.params:
-            text += "?" + "&".join(f"{k}={v}" for k, v in self.params.items())
-        return text
+        return self.pattern.describe()
 
     # -- recording ------------------------------------------------------------------------
     def record(self, request: Request, response: Response | None) -> None:
@@ -445,25 +354,3 @@ class Route:
 
     def __repr__(self) -> str:
         return f"<Route {self.describe()} calls={self.call_count}>"
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _json_matches(expected: Any, request: Request) -> bool:
-    try:
-        actual = request.json()
-    except ValueError:
-        return False
-    return _subset(expected, actual)
-
-
-def _subset(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, Mapping):
-        return isinstance(actual, Mapping) and all(
-            k in actual and _subset(v, actual[k]) for k, v in expected.items()
-        )
-    return bool(expected == actual)

@@ -10,38 +10,42 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from yarl import URL
 
-from harness.errors import (
-    ConnectionDrop,
-    DribbledBody,
-    MockConfigError,
-    TruncatedBody,
-    UnmatchedRequestError,
-    messages,
-)
-from harness.mock.journal import Journal, JournalEntry
+from harness.errors import MockConfigError, UnmatchedRequestError, UsageError, messages
+from harness.mock.journal import ClientOutcome, Journal, JournalEntry, WireError
 from harness.mock.routes import Request, Response, Route
+from harness.mock.signals import WireSignal
 
-__all__ = ["ChaosHooks", "MockServer"]
+__all__ = ["DEFAULT_BASE_URL", "ChaosHooks", "MockServer"]
+
+DEFAULT_BASE_URL = "https://api.exchange.test"
+"""The base URL of a MockServer (and of the ``mock_server`` fixture) when none is given."""
 
 
 class ChaosHooks(Protocol):
-    """What the server asks of a chaos engine (harness.chaos.Chaos implements it)."""
+    """What the server and its feeds ask of a chaos engine (harness.chaos.Chaos implements it)."""
 
     async def before(
-        self, request: Request, route: Route, rel_path: str, entry: JournalEntry
+        self, request: Request, route: Route, entry: JournalEntry
     ) -> Response | None: ...
 
     async def after(
-        self, request: Request, route: Route, rel_path: str, response: Response, entry: JournalEntry
+        self, request: Request, route: Route, response: Response, entry: JournalEntry
     ) -> Response: ...
 
-
-_DEFAULT_BASE_URL = "https://api.exchange.test"
+    async def messages(
+        self,
+        request: Request,
+        route: Route,
+        entry: JournalEntry,
+        message: Any,
+        number: int,
+        numbered: Callable[[Any], bool] | None = None,
+    ) -> list[Any]: ...
 
 
 class MockServer:
@@ -55,7 +59,7 @@ class MockServer:
 
     def __init__(
         self,
-        base_url: str = _DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_BASE_URL,
         *,
         seed: int | None = None,
         journal_size: int = 10_000,
@@ -82,10 +86,12 @@ class MockServer:
         self._next_index = 0
         self._t0 = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._intercepting = 0
         self.chaos: ChaosHooks | None = None
         self.ws_routes: list[Any] = []
         self._served: list[str] = []
+        self.profile: Any = None
+        """The exchange profile mounted on this server, if any (``harness.exchange.mount``):
+        its ``exchange`` is the stateful FakeExchange behind the routes."""
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -95,6 +101,14 @@ class MockServer:
         if self._served:
             return self._served[-1]
         return str(self.base_url).rstrip("/")
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the socket the server is served on (for a proxy's upstream)."""
+        if not self._served:
+            raise UsageError(messages.not_served(str(self.base_url)))
+        url = URL(self._served[-1])
+        return f"{url.host}:{url.port}"
 
     def owns(self, url: URL) -> str | None:
         """The path relative to the base URL when ``url`` belongs to this server."""
@@ -126,8 +140,10 @@ class MockServer:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         name: str | None = None,
+        role: str | None = None,
     ) -> Route:
-        """Register a route; the first registered route that matches answers."""
+        """Register a route; the first registered route that matches answers. ``role`` says
+        what the endpoint is for (``bars``, ``order_place``...)."""
         route = Route(
             method,
             path,
@@ -135,6 +151,7 @@ class MockServer:
             headers=headers,
             json=json,
             name=name,
+            role=role,
             max_calls=self._journal_size,
         )
         self.routes.append(route)
@@ -166,71 +183,67 @@ class MockServer:
         """Seconds since the server was created (or last reset)."""
         return time.monotonic() - self._t0
 
+    @property
+    def t0(self) -> float:
+        """The clock reading at which :meth:`now` is 0 (``time.monotonic()`` on real time)."""
+        return self._t0
+
     def next_index(self) -> int:
         index = self._next_index
         self._next_index += 1
         return index
 
-    def find_route(self, request: Request, rel_path: str) -> Route:
+    def find_route(self, request: Request) -> Route:
+        """The first route that matches; sets the request's path parameters and role."""
         for route in self.routes:
-            captured = route.match(request, rel_path)
+            captured = route.match(request)
             if captured is not None:
                 request.path_params = captured
+                request.role = route.role
                 return route
-        misses = sorted(
-            (route.miss(request, rel_path) for route in self.routes),
-            key=lambda pair: -pair[0],
-        )
+        misses = sorted((route.miss(request) for route in self.routes), key=lambda pair: -pair[0])
         error = UnmatchedRequestError(request.method, str(request.url), [m for _, m in misses])
         self.unmatched.append(error)
         raise error
 
-    async def handle(self, request: Request, rel_path: str) -> Response:
+    async def handle(self, request: Request) -> Response:
         """Match, run chaos and the responder, journal. Raises what the client should see.
 
-        Wire faults (a dropped connection, a truncated body) leave as ``WireFault``
-        signals for the backend to carry out.
+        Wire faults (a dropped connection, a truncated body) leave as ``WireSignal``s for
+        the backend to carry out.
         """
         entry = JournalEntry.from_request(request, self.now(), None)
         self.journal.append(entry)
         try:
-            route = self.find_route(request, rel_path)
-        except UnmatchedRequestError as exc:
-            entry.error = type(exc).__name__
+            route = self.find_route(request)
+        except UnmatchedRequestError:
+            entry.error = WireError("unmatched")
             raise
         entry.route = route.name
+        entry.role = route.role
         chaos = self.chaos
         response: Response | None = None
         try:
             if chaos is not None:
-                response = await chaos.before(request, route, rel_path, entry)
+                response = await chaos.before(request, route, entry)
             if response is None:
                 response = await route.responder(request)
                 entry.set_response(response)
+                entry.responder_status = response.status
                 if chaos is not None:
-                    response = await chaos.after(request, route, rel_path, response, entry)
+                    response = await chaos.after(request, route, response, entry)
         except asyncio.CancelledError:
-            entry.error = "cancelled at teardown (still in progress)"
+            entry.error = WireError("cancelled", after_response=entry.responder_status is not None)
             route.record(request, None)
             raise
-        except ConnectionDrop as drop:
-            entry.error = f"connection {drop.mode}" + (
-                " after the responder ran" if drop.after_response else ""
-            )
-            route.record(request, None)
-            raise
-        except TruncatedBody as cut:
-            entry.set_response(cut.response)  # type: ignore[arg-type]
-            entry.error = f"body truncated at {cut.keep} bytes ({cut.framing})"
-            route.record(request, None)
-            raise
-        except DribbledBody as slow:
-            entry.set_response(slow.response)
-            entry.duration = self.now() - entry.t
-            route.record(request, slow.response)
+        except WireSignal as signal:
+            kept = signal.journal(entry)
+            if kept is not None:
+                entry.duration = self.now() - entry.t
+            route.record(request, kept)
             raise
         except BaseException as exc:
-            entry.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            entry.error = WireError("raised", detail=f"{type(exc).__name__}: {exc}".rstrip(": "))
             route.record(request, None)
             raise
         entry.set_response(response)
@@ -242,7 +255,7 @@ class MockServer:
         """Put a chaos engine between the routes and their responders (None removes it)."""
         self.chaos = chaos
 
-    def note_client_outcome(self, index: int, outcome: str) -> None:
+    def note_client_outcome(self, index: int, outcome: ClientOutcome) -> None:
         """Record what the client saw for request ``index`` (a timeout, a dropped connection)."""
         for entry in reversed(self.journal):
             if entry.index == index:
@@ -271,11 +284,9 @@ class MockServer:
         from harness.mock.inprocess import dispatcher
 
         dispatcher.add_server(self)
-        self._intercepting += 1
         try:
             yield self
         finally:
-            self._intercepting -= 1
             dispatcher.remove_server(self)
             self.cancel_tasks()
 
@@ -307,23 +318,24 @@ class MockServer:
         self,
         path: str,
         *,
-        protocol: str = "generic",
-        market: Any = None,
+        feed: Any = None,
         script: Any = None,
         interval_s: float = 0.02,
         heartbeat_s: float | None = 1.0,
+        role: str = "stream",
     ) -> Any:
-        """Register a WebSocket feed (served by the socket backend): market data from
-        ``market`` (a FakeExchange) or the messages of ``script``, in ``protocol``'s format."""
+        """Register a WebSocket feed (served by the socket backend): the messages of a
+        ``feed`` (an exchange profile's stream, such as ``GenericFeed(exchange)``) or of
+        ``script``, a list sent in order."""
         from harness.mock.websocket import WebSocketRoute
 
         route = WebSocketRoute(
             path,
-            protocol=protocol,
-            market=market,
+            feed=feed,
             script=script,
             interval_s=interval_s,
             heartbeat_s=heartbeat_s,
+            role=role,
         )
         self.ws_routes.append(route)
         return route
@@ -335,10 +347,6 @@ class MockServer:
             if rel is not None and route.matches(rel):
                 return route
         return None
-
-    @property
-    def intercepting(self) -> bool:
-        return self._intercepting > 0
 
     def reset(self) -> None:
         """Forget calls and the journal; keep the routes."""

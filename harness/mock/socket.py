@@ -23,14 +23,9 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
-from harness.errors import (
-    ConnectionDrop,
-    DribbledBody,
-    TruncatedBody,
-    UnmatchedRequestError,
-    UsageError,
-)
+from harness.errors import UnmatchedRequestError, UsageError, messages
 from harness.mock.routes import Request, Response
+from harness.mock.signals import ConnectionDrop, DribbledBody, TruncatedBody
 
 if TYPE_CHECKING:
     from harness.mock.server import MockServer
@@ -95,25 +90,24 @@ class SocketBackend:
             if task is not None:
                 self._handlers.discard(task)
 
-    def _request(self, web_request: web.Request, body: bytes) -> tuple[Request, str]:
-        url = URL(str(web_request.url))
-        rel = self.server.owns_path(web_request.path)
+    def _request(self, web_request: web.Request, body: bytes) -> Request:
         return Request(
             method=web_request.method,
-            url=url,
+            url=URL(str(web_request.url)),
             path=web_request.path,
             query=MultiDictProxy(web_request.query),  # type: ignore[arg-type]
             headers=CIMultiDictProxy(web_request.headers),  # type: ignore[arg-type]
             body=body,
             index=self.server.next_index(),
-        ), rel
+            rel_path=self.server.owns_path(web_request.path) or web_request.path,
+        )
 
     async def _http(self, web_request: web.Request) -> web.StreamResponse:
         body = await web_request.read()
-        request, rel = self._request(web_request, body)
+        request = self._request(web_request, body)
         transport = web_request.transport
         try:
-            response = await self.server.handle(request, rel)
+            response = await self.server.handle(request)
         except UnmatchedRequestError as exc:
             return web.json_response(
                 {"error": {"code": "unmatched_request", "message": str(exc)}}, status=599
@@ -126,18 +120,16 @@ class SocketBackend:
                     transport.close()
             raise _Dropped() from None
         except TruncatedBody as cut:
-            response = cut.response  # type: ignore[assignment]
             if transport is not None:
-                transport.write(
-                    _head(response, web_request, framing=cut.framing) + response.body[: cut.keep]
-                )
+                transport.write(_head(cut.response, framing=cut.framing) + cut.body)
                 transport.close()
             raise _Dropped() from None
         except DribbledBody as slow:
             return await self._dribble(web_request, slow)
         except Exception as exc:  # a responder raised: the client sees a 500, as from any server
             return web.json_response(
-                {"error": {"code": "responder_error", "message": repr(exc)}}, status=500
+                {"error": {"code": "responder_error", "message": messages.responder_raised(exc)}},
+                status=500,
             )
         return _web_response(response, web_request.method)
 
@@ -148,11 +140,9 @@ class SocketBackend:
             out.headers.add(key, value)
         out.content_length = len(response.body)
         await out.prepare(web_request)
-        body = response.body
-        size = max(1, -(-len(body) // slow.chunks))
-        pause = slow.over_ms / 1000.0 / max(1, slow.chunks)
-        for start in range(0, len(body), size):
-            await out.write(body[start : start + size])
+        pieces, pause = slow.pieces()
+        for piece in pieces:
+            await out.write(piece)
             await asyncio.sleep(pause)
         await out.write_eof()
         return out
@@ -161,7 +151,7 @@ class SocketBackend:
         ws = web.WebSocketResponse(heartbeat=None, autoping=True)
         await ws.prepare(web_request)
         self._websockets.add(ws)
-        request, _ = self._request(web_request, b"")
+        request = self._request(web_request, b"")
         try:
             await route.serve(ws, request, self.server, web_request.transport)
         finally:
@@ -184,7 +174,7 @@ class _Dropped(web.HTTPException):
     """The connection was dropped on purpose: aiohttp must not write a response."""
 
 
-def _head(response: Response, web_request: web.Request, framing: str) -> bytes:
+def _head(response: Response, framing: str) -> bytes:
     reason = response.reason or web.Response(status=response.status).reason or ""
     lines = [f"HTTP/1.1 {response.status} {reason}"]
     for key, value in response.headers.items():

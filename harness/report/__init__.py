@@ -1,16 +1,8 @@
 """The resilience report: per-test records, merged across workers and shards, rendered as
 JSON, Markdown and a self-contained HTML page."""
 
-from harness.report.model import Record, Report, build_report, load_report, merge_reports
-from harness.report.render import render_html, render_markdown, write_report
+from harness.report import model, render
+from harness.report.model import *  # noqa: F403
+from harness.report.render import *  # noqa: F403
 
-__all__ = [
-    "Record",
-    "Report",
-    "build_report",
-    "load_report",
-    "merge_reports",
-    "render_html",
-    "render_markdown",
-    "write_report",
-]
+__all__ = sorted({*model.__all__, *render.__all__})

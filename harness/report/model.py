@@ -2,20 +2,73 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import platform
-import re
-import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["NO_SCENARIO", "Record", "Report", "build_report", "load_report", "merge_reports"]
+from harness.chaos.faults.base import Trait
+from harness.errors import messages
+from harness.seeding import strip_sweep
+
+if TYPE_CHECKING:
+    from harness.chaos.engine import Chaos
+    from harness.errors import Violation
+
+__all__ = [
+    "NO_SCENARIO",
+    "Evidence",
+    "Record",
+    "Report",
+    "build_report",
+    "failure_of",
+    "load_report",
+    "merge_reports",
+    "outcome_of",
+    "violation_dicts",
+]
 
 NO_SCENARIO = "(no scenario)"
+
+
+@dataclass
+class Evidence:
+    """What a chaos test leaves for the report: its faults, scenarios, and client waits."""
+
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    injected_ms: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, chaos: Chaos) -> Evidence:
+        return cls(
+            faults=[event.to_dict() for event in chaos.log],
+            scenarios=chaos.scenario_names,
+            latencies_ms=[
+                round(e.duration * 1000, 3) for e in chaos.server.journal if e.duration is not None
+            ],
+            injected_ms=[
+                float(event.params["delay_ms"])
+                for event in chaos.log
+                if event.has(Trait.DELAYS) and "delay_ms" in event.params
+            ],
+        )
+
+
+def violation_dicts(violations: Sequence[Violation]) -> list[dict[str, Any]]:
+    """Violations as the report keeps them: name, message, and (JSON-safe) evidence."""
+    return [
+        {
+            "invariant": v.invariant,
+            "message": v.message,
+            "evidence": json.loads(json.dumps(v.evidence[:6], default=str)),
+        }
+        for v in violations
+    ]
 
 
 @dataclass
@@ -41,7 +94,47 @@ class Record:
 
     def __post_init__(self) -> None:
         if not self.replay:
-            self.replay = f"pytest '{self.nodeid}' --chaos-seed {self.run_seed}"
+            self.replay = messages.replay(self.nodeid, self.run_seed)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        nodeid: str,
+        test: str,
+        outcome: str,
+        run_seed: int,
+        test_seed: int,
+        evidence: Evidence | None = None,
+        scenario: str | None = None,
+        duration: float = 0.0,
+        sweep: int | None = None,
+        exception: str | None = None,
+        message: str | None = None,
+        violations: list[dict[str, Any]] | None = None,
+        replay: str = "",
+    ) -> Record:
+        """One record, from a test's outcome and the evidence its chaos left."""
+        evidence = evidence or Evidence()
+        if scenario is None and evidence.scenarios:
+            scenario = ", ".join(evidence.scenarios)
+        return cls(
+            nodeid=nodeid,
+            test=test,
+            scenario=scenario,
+            outcome=outcome,
+            duration=duration,
+            run_seed=run_seed,
+            test_seed=test_seed,
+            sweep=sweep,
+            exception=exception,
+            message=message,
+            faults=evidence.faults,
+            violations=violations or [],
+            latencies_ms=evidence.latencies_ms,
+            injected_ms=evidence.injected_ms,
+            replay=replay,
+        )
 
     @property
     def failed(self) -> bool:
@@ -50,13 +143,7 @@ class Record:
     @property
     def base_nodeid(self) -> str:
         """The node id without the sweep part, so the K seeds of one test group together."""
-        if self.sweep is None:
-            return self.nodeid
-        return re.sub(
-            rf"(-sweep{self.sweep}\]|\[sweep{self.sweep}\])$",
-            lambda m: "]" if m.group(0).startswith("-") else "",
-            self.nodeid,
-        )
+        return self.nodeid if self.sweep is None else strip_sweep(self.nodeid)
 
     def cause(self) -> str:
         if self.violations:
@@ -76,18 +163,9 @@ class Record:
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for dist in (
-        "trading-chaos-harness",
-        "aiohttp",
-        "pytest",
-        "pytest-xdist",
-        "pandera",
-        "hypothesis",
-    ):
-        with contextlib.suppress(PackageNotFoundError):
-            out[dist] = version(dist)
-    return out
+    from harness.deps import installed
+
+    return {name: have for name, have in installed().items() if have is not None}
 
 
 @dataclass
@@ -159,6 +237,26 @@ class Report:
             },
             "records": [r.to_dict() for r in sorted(self.records, key=lambda r: r.nodeid)],
         }
+
+
+def outcome_of(phases: dict[str, str]) -> str:
+    """A test's outcome from its phases' (setup, call, teardown) pytest outcomes: a failure
+    outside the call is an error, as pytest counts it."""
+    if any(o == "failed" for w, o in phases.items() if w != "call"):
+        return "error"
+    if phases.get("call") == "failed":
+        return "failed"
+    if any(o == "skipped" for o in phases.values()):
+        return "skipped"
+    return "passed"
+
+
+def failure_of(exc: BaseException) -> tuple[str, str, list[dict[str, Any]]]:
+    """What the report keeps of a failure: the exception's type, its first line, and the
+    invariant violations it carries."""
+    text = str(exc)
+    first = text.splitlines()[0][:300] if text else ""
+    return type(exc).__name__, first, violation_dicts(getattr(exc, "violations", None) or [])
 
 
 def build_report(records: list[Record], meta: dict[str, Any]) -> Report:

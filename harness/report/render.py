@@ -8,9 +8,10 @@ import json
 import statistics
 from pathlib import Path
 
-from harness.report.model import Record, Report
+from harness.faultlog import FaultLogWriter, read_fault_log
+from harness.report.model import Record, Report, build_report
 
-__all__ = ["render_html", "render_markdown", "write_report"]
+__all__ = ["render_html", "render_markdown", "write_report", "write_run_report"]
 
 _COLORS = {
     "passed": "#2e9d57",
@@ -234,6 +235,32 @@ code {{ background: #f2f4f7; padding: 0 3px; }} li {{ margin-bottom: 1em; }}
 <script type="application/json" id="report-data">{html.escape(json.dumps(report.meta))}</script>
 </body></html>
 """
+
+
+def write_run_report(
+    records: FaultLogWriter,
+    *,
+    run_seed: int,
+    duration: float,
+    sweep: int | None,
+    shard: str | None,
+    args: list[str],
+) -> Path:
+    """At the end of a pytest run: merge the records every worker wrote and write the
+    report next to them."""
+    records.merge()
+    rows = read_fault_log(records.path) if records.path.exists() else []
+    records.path.unlink(missing_ok=True)
+    meta = {
+        "run_seed": run_seed,
+        "duration": round(duration, 3),
+        "sweep": sweep,
+        "shard": shard,
+        "args": args,
+    }
+    return write_report(
+        build_report([Record.from_dict(r) for r in rows], meta), records.path.parent
+    )
 
 
 def write_report(report: Report, out_dir: str | Path) -> Path:

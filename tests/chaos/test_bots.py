@@ -10,13 +10,12 @@ not cry wolf. Seeds are fixed (``chaos(seed=7)``) so the table describes one rep
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
 from harness import invariants
 from harness.scenario import load_library
-from harness.toxiproxy import ProxySet, Toxiproxy
+from harness.toxiproxy import ProxySpec, proxies_for_test, proxy_suffix
 from strategies.naive import NaiveBot
 from strategies.resilient import ResilientBot
 
@@ -103,39 +102,33 @@ async def run(bot: NaiveBot | ResilientBot, cycles: int = CYCLES) -> None:
         pass  # a bot stuck on a hung request
 
 
-async def through_toxiproxy(bot_cls: type, scenario, mock_exchange, chaos, toxiproxy_url: str):
+async def through_toxiproxy(bot_cls: type, scenario, mock_exchange, chaos, toxiproxy_server):
     """Serve the exchange on a socket behind a real Toxiproxy proxy carrying the scenario's
     toxics, and run the bot against the proxy."""
-    api = Toxiproxy(toxiproxy_url)
-
-    def log(line):
-        return chaos.record_external(
-            line["kind"],
-            line["params"],
-            scenario=scenario.name,
-            path=line["path"],
+    async with mock_exchange.server.serve():
+        spec = ProxySpec("exchange", upstream=mock_exchange.server.address)
+        proxies = proxies_for_test(
+            toxiproxy_server,
+            proxy_suffix("bots", chaos.test),
+            specs=[spec],
+            scenarios=[scenario],
+            log=chaos.log,
         )
-
-    proxies = ProxySet(api, f"bots-{uuid.uuid4().hex[:8]}", log)
-    async with mock_exchange.server.serve() as url:
-        upstream = url.removeprefix("http://")
-        await asyncio.to_thread(proxies.create, "exchange", upstream)
+        ready = await asyncio.to_thread(proxies.__enter__)
         try:
-            await asyncio.to_thread(proxies.apply, scenario)
-            bot = bot_cls(proxies.url("exchange"))
+            bot = bot_cls(ready.url("exchange"))
             chaos.watch_client(bot)
             await run(bot)
         finally:
-            await asyncio.to_thread(proxies.clear_toxics)
-            await asyncio.to_thread(proxies.close)
+            await asyncio.to_thread(proxies.__exit__, None, None, None)
     return bot
 
 
 async def violations(bot_cls: type, scenario, mock_exchange, chaos, request) -> set[str]:
     if scenario.toxics:
         server = request.getfixturevalue("toxiproxy_server")
-        bot = await through_toxiproxy(bot_cls, scenario, mock_exchange, chaos, server.url)
-    elif any(f.side == "message" for f in scenario.faults):
+        bot = await through_toxiproxy(bot_cls, scenario, mock_exchange, chaos, server)
+    elif scenario.streams:
         # stream scenarios: WebSockets need the socket backend; the bots trade off the book stream
         async with mock_exchange.server.serve() as url:
             bot = bot_cls(url, stream=True, cycle_s=0.1)
@@ -146,10 +139,7 @@ async def violations(bot_cls: type, scenario, mock_exchange, chaos, request) -> 
         chaos.watch_client(bot)
         await run(bot)
     mock_exchange.server.cancel_tasks()
-    ctx = invariants.context_for(chaos, mock_exchange)
-    chaos.invariants_checked = True
-    found = invariants.evaluate(scenario.invariants, ctx)
-    return invariants.names(found)
+    return invariants.names(chaos.violations())
 
 
 @pytest.mark.chaos(seed=7)

@@ -39,9 +39,9 @@ async def test_inject(mock_server, chaos):
     chaos.inject(faults.Error(status=503), schedule={"every": 2})
     statuses = await hammer(mock_server, 4)
     assert statuses == [200, 503, 200, 503]
-    assert [line["index"] for line in chaos.fired("error")] == [1, 3]
+    assert [line.index for line in chaos.fired("error")] == [1, 3]
     assert chaos.fired("reset") == []
-    assert chaos.log[0]["test"].endswith("test_inject.py::test_inject")
+    assert chaos.log[0].test.endswith("test_inject.py::test_inject")
 """
     )
     pytester.runpytest_subprocess("-o", "asyncio_mode=auto").assert_outcomes(passed=1)

@@ -79,7 +79,7 @@ def test_report_contents_grouping_and_counts(pytester: pytest.Pytester) -> None:
     ]
     assert records["test_fine"]["latencies_ms"] and records["test_fine"]["latencies_ms"][0] >= 3
     rude = records["test_rude"]
-    assert rude["outcome"] == "error" and rude["scenario"] == "exchange-maintenance-503"
+    assert rude["outcome"] == "failed" and rude["scenario"] == "exchange-maintenance-503"
     assert rude["violations"][0]["invariant"] == "respects_retry_after"
     assert rude["violations"][0]["evidence"][0]["status"] == 503  # the journal entries behind it
     reset = records["test_reset_breaks_it"]

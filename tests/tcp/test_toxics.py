@@ -81,8 +81,9 @@ def test_toxics_are_removed_after_the_test(exchange: MockServer, toxiproxy: Prox
 def test_scenario_toxics_are_applied_and_logged(exchange: MockServer, toxiproxy: ProxySet) -> None:
     toxics = toxiproxy.api.toxics(toxiproxy["exchange"].name)
     assert [t.type for t in toxics.values()] == ["latency"]
-    assert toxiproxy.log[0]["kind"] == "toxic:latency"  # type: ignore[attr-defined]
-    assert toxiproxy.log[0]["scenario"] == "toxic-latency-jitter"  # type: ignore[attr-defined]
+    assert toxiproxy.log is not None
+    assert toxiproxy.log[0].kind == "toxic:latency" and toxiproxy.log[0].has("delays")
+    assert toxiproxy.log[0].scenario == "toxic-latency-jitter"
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ class TestLatency:
         assert resp.status == 200
         assert elapsed >= 0.079  # a lower bound only: never assert an upper wall-clock bound
         line = chaos.fired("latency")[0]
-        assert line["params"]["delay_ms"] == 80 and line["params"]["fixed_ms"] == 80
+        assert line.params["delay_ms"] == 80 and line.params["fixed_ms"] == 80
 
     async def test_latency_past_the_client_timeout_times_out(
         self, server: MockServer, chaos: Chaos
@@ -208,7 +208,7 @@ class TestRateLimit:
             statuses = [(await s.get(server.url + "/v1/ticker")).status for _ in range(6)]
         # 1 allowed, told to wait, 1st violation (429), 2nd violation -> banned (418) ...
         assert statuses == [200, 429, 429, 418, 418, 418]
-        assert [line["params"]["status"] for line in chaos.fired("rate_limit")] == [
+        assert [line.params["status"] for line in chaos.fired("rate_limit")] == [
             429,
             429,
             418,
@@ -279,7 +279,7 @@ class TestTruncate:
             assert len(await resp.read()) == 20
             with pytest.raises(json.JSONDecodeError):
                 await resp.json()
-        assert chaos.fired("truncate")[0]["params"]["kept_bytes"] == 20
+        assert chaos.fired("truncate")[0].params["kept_bytes"] == 20
 
     async def test_cut_beyond_the_body_does_not_fire(
         self, server: MockServer, chaos: Chaos
@@ -319,7 +319,7 @@ class TestCorrupt:
             rows = await (await get(server)).json()
         bad = [r for r in rows if float(r[2]) < float(r[3])]
         assert len(bad) == 1
-        assert chaos.fired("corrupt")[0]["params"]["corruption"] == "swap_high_low"
+        assert chaos.fired("corrupt")[0].params["corruption"] == "swap_high_low"
 
     async def test_a_list_picks_one_that_applies(self, server: MockServer, chaos: Chaos) -> None:
         chaos.inject(
@@ -329,7 +329,7 @@ class TestCorrupt:
             resp = await get(server, "/v1/ticker")
         # a ticker has no high/low: only empty_body can act on it
         assert await resp.read() == b""
-        assert chaos.fired("corrupt")[0]["params"]["corruption"] == "empty_body"
+        assert chaos.fired("corrupt")[0].params["corruption"] == "empty_body"
 
     def test_unknown_corruption_suggests(self) -> None:
         with pytest.raises(FaultConfigError, match="did you mean 'nan'"):
@@ -373,10 +373,11 @@ class TestAckLost:
             # the naive retry: a second order, the trap this fault sets
             assert (await s.post(server.url + "/v1/orders", json={"side": "buy"})).status == 200
         assert len(book) == 2
-        assert chaos.fired("ack_lost")[0]["params"] == {"mode": "disconnect", "lost_status": 200}
-        assert server.journal[0].status == 200 and "after the responder ran" in (
-            server.journal[0].error or ""
-        )
+        assert chaos.fired("ack_lost")[0].params == {"mode": "disconnect", "lost_status": 200}
+        first = server.journal[0]
+        assert first.status == 200 and first.took_effect
+        assert first.error is not None and first.error.kind == "closed"
+        assert first.error.after_response and not first.delivered
 
     async def test_hang_after_the_order_was_placed(self, server: MockServer, chaos: Chaos) -> None:
         book: list[int] = []
@@ -407,7 +408,7 @@ class TestMatchAndInject:
         chaos.inject(faults.Latency(fixed_ms=1))  # never consulted: the error answered
         async with server.intercept():
             assert (await get(server)).status == 503
-        assert [line["kind"] for line in chaos.log] == ["latency", "error"]
+        assert [line.kind for line in chaos.log] == ["latency", "error"]
 
     def test_bad_match_and_schedule_are_named(self, server: MockServer, chaos: Chaos) -> None:
         with pytest.raises(FaultConfigError) as info:
@@ -423,19 +424,22 @@ class TestMatchAndInject:
         async with server.intercept():
             await get(server, "/v1/bars?symbol=BTCUSDT")
         line = chaos.log[0]
-        assert set(line) == {
+        assert set(line.to_dict()) == {
             "seed",
             "test",
             "scenario",
             "index",
             "method",
             "path",
+            "role",
             "kind",
             "params",
             "t",
+            "traits",
+            "fault",
         }
-        assert (line["seed"], line["test"], line["scenario"], line["index"]) == (5, "t::x", None, 0)
-        assert (line["method"], line["path"], line["kind"]) == ("GET", "/v1/bars", "error")
+        assert (line.seed, line.test, line.scenario, line.index) == (5, "t::x", None, 0)
+        assert (line.method, line.path, line.kind) == ("GET", "/v1/bars", "error")
         assert server.journal[0].faults == [line]
 
     def test_registry_is_read_only_and_refuses_duplicates(self) -> None:

@@ -149,7 +149,9 @@ async def test_exception_from_sequence_reaches_client(server: MockServer) -> Non
         with pytest.raises(aiohttp.ServerDisconnectedError):
             await s.get(f"{server.url}/v1/x")
         assert (await s.get(f"{server.url}/v1/x")).status == 200
-    assert "ServerDisconnectedError" in (server.journal[0].error or "")
+    error = server.journal[0].error
+    assert error is not None and error.kind == "raised"
+    assert "ServerDisconnectedError" in error.detail
 
 
 async def test_set_cookie_reaches_the_cookie_jar(server: MockServer) -> None:
@@ -182,7 +184,7 @@ class TestTimeouts:
             # still working on the request when the client gives up
             assert server.journal.last.status is None and server._tasks
         assert not isinstance(info.value, aiohttp.ServerTimeoutError)
-        assert server.journal.last.client_outcome == "TimeoutError (total)"
+        assert str(server.journal.last.client_outcome) == "TimeoutError (total)"
 
     async def test_sock_read_timeout_raises_socket_timeout_error(self, server: MockServer) -> None:
         server.get("/slow").respond(self.slow(30))
@@ -249,7 +251,8 @@ class TestTimeouts:
             with pytest.raises(asyncio.TimeoutError):
                 await s.get(f"{server.url}/hang", timeout=0.02)  # type: ignore[arg-type]
         await asyncio.sleep(0)
-        assert server.journal.last.error is not None and "cancelled" in server.journal.last.error
+        error = server.journal.last.error
+        assert error is not None and error.kind == "cancelled"
         assert not server._tasks
 
 

@@ -183,7 +183,7 @@ def test_specs_are_checked() -> None:
     from harness.mock import MockServer
 
     empty = InvariantContext(server=MockServer())
-    with pytest.raises(UsageError, match="needs 'exchange'"):
+    with pytest.raises(UsageError, match=r"needs exchange: .* mock_exchange fixture"):
         evaluate(["no_duplicate_orders"], empty)
 
 

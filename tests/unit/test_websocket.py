@@ -14,7 +14,7 @@ from harness import MockServer, faults
 from harness.chaos import Chaos
 from harness.chaos.faults import Fault
 from harness.errors import MockConfigError
-from harness.exchange import MockExchange
+from harness.exchange import FakeExchange, GenericFeed, MockExchange
 
 SUB = {"op": "subscribe", "channels": ["book:BTCUSDT"]}
 
@@ -119,14 +119,14 @@ async def test_ws_drop_leaves_a_hole() -> None:
     messages, _, chaos = await feed(faults.WsDrop(), every=4)
     numbers = seqs(messages)
     assert any(b - a == 2 for a, b in itertools.pairwise(numbers))
-    assert chaos.fired("ws_drop") and chaos.fired("ws_drop")[0]["method"] == "WS"
+    assert chaos.fired("ws_drop") and chaos.fired("ws_drop")[0].method == "WS"
 
 
 async def test_ws_gap_skips_sequence_numbers() -> None:
     messages, _, chaos = await feed(faults.WsGap(skip=5), first=1, after=3)
     numbers = seqs(messages)
     assert numbers[3] - numbers[2] == 6  # the 4th message jumps
-    assert chaos.fired("ws_gap")[0]["params"] == {"skip": 5, "message": 4}
+    assert chaos.fired("ws_gap")[0].params == {"skip": 5, "message": 4}
 
 
 async def test_ws_duplicate_and_reorder() -> None:
@@ -183,7 +183,9 @@ async def test_ws_silence_keeps_the_socket_open_and_answers_pings() -> None:
 
 
 def test_bad_feed_configurations() -> None:
-    with pytest.raises(MockConfigError, match="protocol"):
-        MockServer().websocket("/x", protocol="kraken", script=[])
-    with pytest.raises(MockConfigError, match="no message source"):
+    with pytest.raises(MockConfigError, match="exactly one message source"):
         MockServer().websocket("/x")
+    with pytest.raises(MockConfigError, match="exactly one message source"):
+        MockServer().websocket("/x", feed=GenericFeed(FakeExchange()), script=[])
+    with pytest.raises(MockConfigError, match="interval_s=0 must be > 0"):
+        MockServer().websocket("/x", script=[], interval_s=0)

@@ -1,217 +1,27 @@
-"""API profiles: mount a FakeExchange on a MockServer as an exchange's REST API.
-
-``generic``: a small clean JSON API (``/v1/...``) with ``{"error": {"code", "message"}}``
-errors. ``binance-spot``: the subset of Binance's spot REST API a bot uses, with its
+"""The ``binance-spot`` profile: the subset of Binance's spot REST API a bot uses, with its
 paths, parameters, response shapes (klines as arrays of strings), ``{"code", "msg"}``
 errors, ``X-MBX-USED-WEIGHT-1M`` and signed-endpoint rules (``timestamp``, ``signature``,
-``recvWindow`` checked against the exchange clock, so ``clock_skew`` gives -1021).
-"""
+``recvWindow`` checked against the exchange clock, so ``clock_skew`` gives -1021); and
+Binance's stream format."""
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from multidict import MultiDict
 
-from harness.errors import ExchangeReject, MockConfigError
+from harness.errors import ExchangeReject
 from harness.exchange.core import ExchangeOrder, FakeExchange
+from harness.exchange.profiles.base import Profile, as_float, as_int, ms
 from harness.mock.routes import Request, Response
 from harness.mock.server import MockServer
+from harness.mock.websocket import FeedState
 
-__all__ = ["PROFILES", "BinanceSpotProfile", "GenericProfile", "Profile", "mount"]
-
-
-class Profile:
-    """Base: a named set of routes over one FakeExchange."""
-
-    name: ClassVar[str] = ""
-    base_url: ClassVar[str] = "https://api.exchange.test"
-    order_path: ClassVar[str] = ""
-    """The path pattern of the order-placing route (invariants look for it)."""
-    market_data_paths: ClassVar[tuple[str, ...]] = ()
-    snapshot_path: ClassVar[str] = ""
-    """The REST order-book snapshot a client resyncs its streamed book from."""
-
-    def __init__(self, exchange: FakeExchange) -> None:
-        self.exchange = exchange
-
-    def mount(self, server: MockServer) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @staticmethod
-    def offset(request: Request) -> float:
-        return float(request.context.get("clock_offset_s", 0.0))
-
-
-def _ms(seconds: float) -> int:
-    return int(seconds * 1000)
-
-
-# -- generic ---------------------------------------------------------------------------------
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(status, json={"error": {"code": code, "message": message}})
-
-
-class GenericProfile(Profile):
-    name = "generic"
-    order_path = "/v1/orders"
-    market_data_paths = ("/v1/bars", "/v1/book", "/v1/ticker")
-    snapshot_path = "/v1/book"
-
-    def _guard(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        def run(request: Request) -> Any:
-            try:
-                return handler(request)
-            except ExchangeReject as exc:
-                return _error(exc.status, exc.code, exc.message)
-
-        return run
-
-    def mount(self, server: MockServer) -> None:
-        g = self._guard
-        server.get("/v1/time").respond(
-            g(lambda r: {"time": _ms(self.exchange.now(self.offset(r)))})
-        )
-        server.get("/v1/bars").respond(g(self._bars))
-        server.get("/v1/book").respond(g(self._book))
-        server.get("/v1/ticker").respond(g(self._ticker))
-        server.post("/v1/orders").respond(g(self._place))
-        server.get("/v1/orders/{order_id}").respond(
-            g(lambda r: self._order(self.exchange.get(r.path_params["order_id"])))
-        )
-        server.get("/v1/orders").respond(g(self._find))
-        server.delete("/v1/orders/{order_id}").respond(
-            g(lambda r: self._order(self.exchange.cancel(r.path_params["order_id"])))
-        )
-        server.websocket("/v1/stream", market=self.exchange)
-        server.get("/v1/balances").respond(
-            g(
-                lambda r: {
-                    asset: {
-                        "free": self.exchange.free(asset),
-                        "locked": self.exchange.locked.get(asset, 0.0),
-                    }
-                    for asset in sorted(self.exchange.balances)
-                }
-            )
-        )
-
-    @staticmethod
-    def _symbol(request: Request) -> str:
-        symbol = request.query.get("symbol")
-        if not symbol:
-            raise ExchangeReject("missing_parameter", "symbol is required", 400)
-        return symbol
-
-    def _bars(self, request: Request) -> Any:
-        limit = _int(request.query.get("limit", "100"), "limit")
-        bars = self.exchange.bars(self._symbol(request), request.query.get("interval", "1m"), limit)
-        return [
-            {
-                "ts": _ms(b[0]),
-                "open": round(b[1], 2),
-                "high": round(b[2], 2),
-                "low": round(b[3], 2),
-                "close": round(b[4], 2),
-                "volume": round(b[5], 6),
-            }
-            for b in bars
-        ]
-
-    def _book(self, request: Request) -> Any:
-        symbol = self._symbol(request)
-        book = self.exchange.book(symbol, _int(request.query.get("depth", "10"), "depth"))
-        return {
-            "symbol": symbol,
-            "seq": self.exchange.book_update_id,
-            "time": _ms(self.exchange.now(self.offset(request))),
-            **book,
-        }
-
-    def _ticker(self, request: Request) -> Any:
-        symbol = self._symbol(request)
-        price = self.exchange.step(symbol)
-        return {
-            "symbol": symbol,
-            "price": price,
-            "time": _ms(self.exchange.now(self.offset(request))),
-        }
-
-    def _place(self, request: Request) -> Any:
-        try:
-            body = request.json()
-        except ValueError:
-            raise ExchangeReject("bad_json", "the body is not JSON", 400) from None
-        if not isinstance(body, dict):
-            raise ExchangeReject("bad_json", "the body must be a JSON object", 400)
-        missing = [k for k in ("symbol", "side", "type", "qty") if k not in body]
-        if missing:
-            raise ExchangeReject("missing_parameter", f"missing {', '.join(missing)}", 400)
-        order = self.exchange.place_order(
-            body["symbol"],
-            body["side"],
-            body["type"],
-            _float(body["qty"], "qty"),
-            _float(body["price"], "price") if body.get("price") is not None else None,
-            body.get("client_order_id"),
-            request_index=request.index,
-        )
-        return Response(201, json=self._order(order))
-
-    def _find(self, request: Request) -> Any:
-        client_id = request.query.get("client_order_id")
-        if client_id is not None:
-            order = self.exchange.by_client_id(client_id)
-            return [self._order(order)] if order is not None else []
-        status = request.query.get("status")
-        return [
-            self._order(o)
-            for o in self.exchange.orders.values()
-            if status is None or (status == "open" and o.open) or o.status == status
-        ]
-
-    @staticmethod
-    def _order(order: ExchangeOrder) -> dict[str, Any]:
-        return {
-            "order_id": order.order_id,
-            "client_order_id": order.client_order_id,
-            "symbol": order.symbol,
-            "side": order.side,
-            "type": order.type,
-            "qty": order.qty,
-            "price": order.price,
-            "status": order.status,
-            "filled_qty": order.filled_qty,
-            "avg_price": order.avg_price,
-            "created_at": _ms(order.created_at),
-        }
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ExchangeReject("bad_parameter", f"{name}={value!r} is not an integer", 400) from None
-
-
-def _float(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ExchangeReject("bad_parameter", f"{name}={value!r} is not a number", 400) from None
-    if not math.isfinite(number):
-        raise ExchangeReject("bad_parameter", f"{name}={value!r} is not finite", 400)
-    return number
-
-
-# -- binance-spot -----------------------------------------------------------------------------
+__all__ = ["BinanceFeed", "BinanceSpotProfile"]
 
 
 class BinanceError(Exception):
@@ -247,14 +57,7 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 class BinanceSpotProfile(Profile):
     name = "binance-spot"
     base_url = "https://api.binance.com"
-    order_path = "/api/v3/order"
     snapshot_path = "/api/v3/depth"
-    market_data_paths = (
-        "/api/v3/klines",
-        "/api/v3/depth",
-        "/api/v3/ticker/price",
-        "/api/v3/ticker/24hr",
-    )
 
     def __init__(self, exchange: FakeExchange) -> None:
         super().__init__(exchange)
@@ -320,7 +123,7 @@ class BinanceSpotProfile(Profile):
             ) from None
         if not 0 < recv_window <= 60000:
             raise BinanceError(-1131, "recvWindow must be less than 60000")
-        server_time = _ms(self.exchange.now(self.offset(request)))
+        server_time = ms(self.exchange.now(self.offset(request)))
         if not (timestamp < server_time + 1000 and server_time - timestamp <= recv_window):
             raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
@@ -346,7 +149,7 @@ class BinanceSpotProfile(Profile):
             r(
                 "GET",
                 "/api/v3/time",
-                lambda req, p: {"serverTime": _ms(self.exchange.now(self.offset(req)))},
+                lambda req, p: {"serverTime": ms(self.exchange.now(self.offset(req)))},
             )
         )
         server.get("/api/v3/exchangeInfo").respond(r("GET", "/api/v3/exchangeInfo", self._info))
@@ -361,7 +164,7 @@ class BinanceSpotProfile(Profile):
             r("GET", "/api/v3/openOrders", self._open_orders, True)
         )
         server.get("/api/v3/account").respond(r("GET", "/api/v3/account", self._account, True))
-        server.websocket("/ws", protocol="binance", market=self.exchange)
+        server.websocket("/ws", feed=BinanceFeed(self.exchange))
 
     @staticmethod
     def _need(params: MultiDict[str], name: str) -> str:
@@ -375,7 +178,7 @@ class BinanceSpotProfile(Profile):
     def _info(self, request: Request, params: MultiDict[str]) -> Any:
         return {
             "timezone": "UTC",
-            "serverTime": _ms(self.exchange.now(self.offset(request))),
+            "serverTime": ms(self.exchange.now(self.offset(request))),
             "rateLimits": [
                 {
                     "rateLimitType": "REQUEST_WEIGHT",
@@ -414,18 +217,18 @@ class BinanceSpotProfile(Profile):
     def _klines(self, request: Request, params: MultiDict[str]) -> Any:
         symbol = self._need(params, "symbol")
         interval = self._need(params, "interval")
-        limit = min(1000, _int(params.get("limit", "500"), "limit"))
+        limit = min(1000, as_int(params.get("limit", "500"), "limit"))
         bars = self.exchange.bars(symbol, interval, limit)
         step = bars[1][0] - bars[0][0] if len(bars) > 1 else 60
         return [
             [
-                _ms(b[0]),
+                ms(b[0]),
                 f"{b[1]:.2f}",
                 f"{b[2]:.2f}",
                 f"{b[3]:.2f}",
                 f"{b[4]:.2f}",
                 f"{b[5]:.8f}",
-                _ms(b[0] + step) - 1,
+                ms(b[0] + step) - 1,
                 f"{b[4] * b[5]:.8f}",
                 int(b[5] * 100) + 1,
                 f"{b[5] / 2:.8f}",
@@ -437,7 +240,7 @@ class BinanceSpotProfile(Profile):
 
     def _depth(self, request: Request, params: MultiDict[str]) -> Any:
         book = self.exchange.book(
-            self._need(params, "symbol"), min(100, _int(params.get("limit", "100"), "limit"))
+            self._need(params, "symbol"), min(100, as_int(params.get("limit", "100"), "limit"))
         )
         return {
             "lastUpdateId": self.exchange.book_update_id,
@@ -453,7 +256,7 @@ class BinanceSpotProfile(Profile):
         symbol = self._need(params, "symbol")
         bars = self.exchange.bars(symbol, "1h", 24)
         last, first = bars[-1][4], bars[0][1]
-        now = _ms(self.exchange.now(self.offset(request)))
+        now = ms(self.exchange.now(self.offset(request)))
         return {
             "symbol": symbol,
             "priceChange": f"{last - first:.8f}",
@@ -483,7 +286,7 @@ class BinanceSpotProfile(Profile):
             "side": order.side.upper(),
         }
         if full:
-            out["transactTime"] = _ms(order.created_at)
+            out["transactTime"] = ms(order.created_at)
             out["fills"] = [
                 {
                     "price": f"{f.price:.8f}",
@@ -496,8 +299,8 @@ class BinanceSpotProfile(Profile):
                 if f.order_id == order.order_id
             ]
         else:
-            out["time"] = _ms(order.created_at)
-            out["updateTime"] = _ms(order.updated_at)
+            out["time"] = ms(order.created_at)
+            out["updateTime"] = ms(order.updated_at)
             out["isWorking"] = order.open
         return out
 
@@ -505,8 +308,8 @@ class BinanceSpotProfile(Profile):
         symbol = self._need(params, "symbol")
         side = self._need(params, "side")
         kind = self._need(params, "type")
-        qty = _float(self._need(params, "quantity"), "quantity")
-        price = _float(params["price"], "price") if params.get("price") else None
+        qty = as_float(self._need(params, "quantity"), "quantity")
+        price = as_float(params["price"], "price") if params.get("price") else None
         if kind.upper() == "LIMIT":
             self._need(params, "timeInForce")
             self._need(params, "price")
@@ -557,7 +360,7 @@ class BinanceSpotProfile(Profile):
             "canTrade": True,
             "canWithdraw": True,
             "canDeposit": True,
-            "updateTime": _ms(self.exchange.now()),
+            "updateTime": ms(self.exchange.now()),
             "accountType": "SPOT",
             "balances": [
                 {
@@ -571,17 +374,96 @@ class BinanceSpotProfile(Profile):
         }
 
 
-PROFILES: dict[str, type[Profile]] = {p.name: p for p in (GenericProfile, BinanceSpotProfile)}
+STREAMS = ("trade", "kline_1m", "depth")
 
 
-def mount(server: MockServer, exchange: FakeExchange, profile: str = "generic") -> Profile:
-    """Mount ``exchange`` on ``server`` with the routes of ``profile``."""
-    if profile not in PROFILES:
-        raise MockConfigError(
-            "exchange profile",
-            f"{profile!r} is not known",
-            f"use one of {', '.join(sorted(PROFILES))}",
-        )
-    instance = PROFILES[profile](exchange)
-    instance.mount(server)
-    return instance
+class BinanceFeed:
+    """Binance's streams: by path (``/ws/btcusdt@depth``) or
+    ``{"method": "SUBSCRIBE", "params": [...], "id": 1}`` -> ``{"result": null, "id": 1}``;
+    payloads as Binance sends them (``trade``, ``kline``, ``depthUpdate`` with ``U``/``u``
+    update ids continuing ``lastUpdateId`` of ``/api/v3/depth``)."""
+
+    def __init__(self, market: FakeExchange) -> None:
+        self.market = market
+
+    @staticmethod
+    def _valid(channel: str) -> bool:
+        symbol, _, stream = channel.partition("@")
+        return bool(symbol) and stream in STREAMS
+
+    def channels_from_path(self, rest: str) -> list[str]:
+        channel = rest.lower()
+        return [channel] if self._valid(channel) else []
+
+    def control(self, body: Any, state: FeedState) -> Any:
+        if not isinstance(body, dict) or body.get("method") not in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            return {"code": 2, "msg": "Invalid request"}
+        params = [str(p).lower() for p in body.get("params", [])]
+        if body["method"] == "SUBSCRIBE":
+            state.channels.extend(c for c in params if self._valid(c) and c not in state.channels)
+        else:
+            state.channels[:] = [c for c in state.channels if c not in params]
+        return {"result": None, "id": body.get("id")}
+
+    def heartbeat(self) -> Any:
+        return None  # Binance keeps streams alive with pings only
+
+    def numbered(self, message: Any) -> bool:
+        return isinstance(message, dict) and "U" in message
+
+    def skip(self, message: Any, skip: int, state: FeedState) -> Any:
+        message["U"] += skip
+        message["u"] += skip
+        self.market.book_update_id += skip
+        return message
+
+    def message(self, channel: str, state: FeedState) -> Any:
+        symbol_lower, _, stream = channel.partition("@")
+        symbol = symbol_lower.upper()
+        market = self.market
+        now_ms = ms(market.now())
+        price = market.step(symbol)
+        if stream == "trade":
+            seq = state.next_seq(f"{symbol}@trade")
+            return {
+                "e": "trade",
+                "E": now_ms,
+                "s": symbol,
+                "t": seq,
+                "p": f"{price:.2f}",
+                "q": "0.01000000",
+                "T": now_ms,
+                "m": False,
+                "M": True,
+            }
+        if stream == "kline_1m":
+            bar = market.bars(symbol, "1m", 1)[-1]
+            return {
+                "e": "kline",
+                "E": now_ms,
+                "s": symbol,
+                "k": {
+                    "t": int(bar[0] * 1000),
+                    "T": int(bar[0] * 1000) + 59_999,
+                    "s": symbol,
+                    "i": "1m",
+                    "o": f"{bar[1]:.2f}",
+                    "c": f"{bar[4]:.2f}",
+                    "h": f"{bar[2]:.2f}",
+                    "l": f"{bar[3]:.2f}",
+                    "v": f"{bar[5]:.8f}",
+                    "x": False,
+                },
+            }
+        book = market.book(symbol, 3)
+        first = market.book_update_id + 1
+        market.book_update_id += 2
+        return {
+            "e": "depthUpdate",
+            "E": now_ms,
+            "s": symbol,
+            "U": first,
+            "u": market.book_update_id,
+            "b": [[f"{p:.2f}", f"{q:.8f}"] for p, q in book["bids"][:1]],
+            "a": [[f"{p:.2f}", f"{q:.8f}"] for p, q in book["asks"][:1]],
+        }

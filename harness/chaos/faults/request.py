@@ -1,0 +1,349 @@
+"""Request-side faults: they act before the responder runs (delay, answer instead, drop)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random as _random
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from harness.chaos.faults.base import FaultContext, RequestFault, Trait, forever
+from harness.mock.patterns import PathPattern
+from harness.mock.routes import Response
+from harness.mock.signals import ConnectionDrop
+
+__all__ = [
+    "ClockSkew",
+    "Disconnect",
+    "Error",
+    "Hang",
+    "Latency",
+    "RateLimit",
+    "Reset",
+]
+
+_Z99 = 2.3263478740408408  # the standard normal's 99th percentile
+
+
+class Latency(RequestFault):
+    """Delay before the responder runs. One of: ``fixed_ms``; ``uniform`` (min_ms, max_ms);
+    ``normal`` (mean_ms, std_ms, clipped at 0); ``lognormal`` (p50_ms, p99_ms);
+    ``spike`` (base_ms, spike_ms, spike_probability). The distribution follows from the
+    arguments given; ``distribution`` may name it too."""
+
+    traits = frozenset({Trait.DELAYS})
+    kind: Literal["latency"] = "latency"
+    distribution: Literal["fixed", "uniform", "normal", "lognormal", "spike"] | None = None
+    fixed_ms: float | None = Field(None, ge=0)
+    min_ms: float | None = Field(None, ge=0)
+    max_ms: float | None = Field(None, ge=0)
+    mean_ms: float | None = Field(None, ge=0)
+    std_ms: float | None = Field(None, ge=0)
+    p50_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    base_ms: float | None = Field(None, ge=0)
+    spike_ms: float | None = Field(None, ge=0)
+    spike_probability: float | None = Field(None, ge=0, le=1)
+
+    _ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "fixed": ("fixed_ms",),
+        "uniform": ("min_ms", "max_ms"),
+        "normal": ("mean_ms", "std_ms"),
+        "lognormal": ("p50_ms", "p99_ms"),
+        "spike": ("base_ms", "spike_ms", "spike_probability"),
+    }
+
+    _LOWER: ClassVar[dict[str, str]] = {"max_ms": "min_ms", "p99_ms": "p50_ms"}
+
+    @field_validator("max_ms", "p99_ms")
+    @classmethod
+    def _not_below_its_lower_bound(cls, v: float | None, info: ValidationInfo) -> float | None:
+        lower_name = cls._LOWER[str(info.field_name)]
+        lower = info.data.get(lower_name)
+        if v is not None and lower is not None and v < lower:
+            raise ValueError(f"must be >= {lower_name}={lower:g}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_distribution(self) -> Latency:
+        given = {name for name in self._all_args() if getattr(self, name) is not None}
+        families = [d for d, args in self._ARGS.items() if given & set(args)]
+        if self.distribution is not None:
+            if families and families != [self.distribution]:
+                raise ValueError(
+                    f"distribution={self.distribution!r} takes "
+                    f"{', '.join(self._ARGS[self.distribution])}"
+                    f"; got {', '.join(sorted(given))}"
+                )
+            families = [self.distribution]
+        if len(families) != 1:
+            raise ValueError(
+                "give exactly one distribution: fixed_ms; min_ms+max_ms; mean_ms+std_ms; "
+                "p50_ms+p99_ms; or base_ms+spike_ms+spike_probability"
+                + (f" (got {', '.join(sorted(given))})" if given else "")
+            )
+        missing = [a for a in self._ARGS[families[0]] if getattr(self, a) is None]
+        if missing:
+            raise ValueError(f"{families[0]} latency needs {', '.join(missing)}")
+        object.__setattr__(self, "distribution", families[0])
+        return self
+
+    @classmethod
+    def _all_args(cls) -> tuple[str, ...]:
+        return tuple(a for args in cls._ARGS.values() for a in args)
+
+    def _arg(self, name: str) -> float:
+        value = getattr(self, name)
+        assert value is not None, name  # the validator requires the distribution's arguments
+        return float(value)
+
+    def _lognormal(self) -> tuple[float, float]:
+        mu = math.log(self._arg("p50_ms"))
+        return mu, (math.log(self._arg("p99_ms")) - mu) / _Z99
+
+    def sample_ms(self, rng: _random.Random) -> float:
+        a, d = self._arg, self.distribution
+        if d == "fixed":
+            return a("fixed_ms")
+        if d == "uniform":
+            return rng.uniform(a("min_ms"), a("max_ms"))
+        if d == "normal":
+            return max(0.0, rng.gauss(a("mean_ms"), a("std_ms")))
+        if d == "lognormal":
+            return rng.lognormvariate(*self._lognormal())
+        spike = rng.random() < a("spike_probability")
+        return a("spike_ms") if spike else a("base_ms")
+
+    def percentile_ms(self, q: float) -> float:
+        """The configured q-quantile (0 < q < 1) of the delay, for accuracy checks."""
+        from statistics import NormalDist
+
+        a, d = self._arg, self.distribution
+        if d == "fixed":
+            return a("fixed_ms")
+        if d == "uniform":
+            return a("min_ms") + q * (a("max_ms") - a("min_ms"))
+        if d == "normal":
+            return max(0.0, NormalDist(a("mean_ms"), a("std_ms") or 1e-12).inv_cdf(q))
+        if d == "lognormal":
+            mu, sigma = self._lognormal()
+            return math.exp(mu + sigma * NormalDist().inv_cdf(q))
+        return a("spike_ms") if q > 1 - a("spike_probability") else a("base_ms")
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        delay = self.sample_ms(ctx.rng)
+        ctx.fire(delay_ms=round(delay, 3))
+        await asyncio.sleep(delay / 1000.0)
+        return None
+
+
+class Hang(RequestFault):
+    """No answer at all: the client's own timeout decides what happens."""
+
+    traits = frozenset({Trait.AMBIGUOUS_FOR_ORDERS, Trait.DELAYS})
+    kind: Literal["hang"] = "hang"
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.fire()
+        await forever()
+        return None  # pragma: no cover - never reached
+
+
+PRESETS: dict[str, tuple[int, str]] = {
+    "rate_limited": (429, "Too many requests; current limit is exceeded"),
+    "banned": (418, "IP banned until further notice for repeated rate-limit violations"),
+    "internal": (500, "Internal server error"),
+    "bad_gateway": (502, "Bad gateway"),
+    "maintenance": (503, "Service unavailable: the exchange is under maintenance"),
+    "gateway_timeout": (504, "Gateway timeout"),
+}
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message}}
+
+
+class Error(RequestFault):
+    """Answer with an error status instead of the responder. ``preset`` picks a common one:
+    rate_limited (429 with Retry-After), banned (418), internal (500), bad_gateway (502),
+    maintenance (503), gateway_timeout (504)."""
+
+    kind: Literal["error"] = "error"
+    preset: (
+        Literal[
+            "rate_limited", "banned", "internal", "bad_gateway", "maintenance", "gateway_timeout"
+        ]
+        | None
+    ) = None
+    status: int | None = Field(None, ge=400, le=599)
+    body: Any = Field(None, description="JSON value (or a string) to answer with")
+    headers: dict[str, str] = Field(default_factory=dict)
+    retry_after_s: float | None = Field(None, ge=0)
+
+    def fired_traits(self, applied: Mapping[str, Any]) -> frozenset[Trait]:
+        waits = self.retry_after_s is not None or any(
+            k.lower() == "retry-after" for k in self.headers
+        )
+        return frozenset({Trait.LIMITS_RATE}) if waits else frozenset()
+
+    @model_validator(mode="after")
+    def _status_or_preset(self) -> Error:
+        if self.status is None and self.preset is None:
+            raise ValueError("give status (400..599) or preset")
+        if self.status is None:
+            assert self.preset is not None
+            object.__setattr__(self, "status", PRESETS[self.preset][0])
+        if self.preset == "rate_limited" and self.retry_after_s is None:
+            object.__setattr__(self, "retry_after_s", 1.0)
+        return self
+
+    def response(self) -> Response:
+        assert self.status is not None
+        status = int(self.status)
+        message = PRESETS[self.preset][1] if self.preset else f"HTTP {status}"
+        headers = dict(self.headers)
+        if self.retry_after_s is not None:
+            headers.setdefault("Retry-After", retry_after_header(self.retry_after_s))
+        if isinstance(self.body, str):
+            return Response(status, text=self.body, headers=headers)
+        body = self.body if self.body is not None else error_body(status, message)
+        return Response(status, json=body, headers=headers)
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.fire(status=self.status)
+        return self.response()
+
+
+def retry_after_header(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds))) if seconds >= 1 or seconds == 0 else f"{seconds:g}"
+
+
+class RateLimit(RequestFault):
+    """A token bucket shared by every route it matches.
+
+    Each request costs ``weight`` (or the weight of the first ``weights`` pattern its path
+    matches); with no tokens left the answer is 429 with ``Retry-After``. A client that
+    keeps sending before Retry-After elapsed commits a violation; after ``ban_after``
+    violations every request gets 418 for ``ban_s`` seconds, as large exchanges do.
+    """
+
+    traits = frozenset({Trait.LIMITS_RATE})
+    kind: Literal["rate_limit"] = "rate_limit"
+    capacity: float = Field(gt=0)
+    refill_per_s: float = Field(ge=0)
+    weight: float = Field(1, gt=0)
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="path pattern -> request weight"
+    )
+    retry_after_s: float | None = Field(
+        None, gt=0, description="fixed Retry-After; default: until the bucket holds the weight"
+    )
+    ban_after: int | None = Field(None, ge=1)
+    ban_s: float = Field(60, gt=0)
+
+    @field_validator("weights")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, float]) -> dict[str, float]:
+        for pattern, w in value.items():
+            PathPattern(pattern)
+            if w <= 0:
+                raise ValueError(f"weight for {pattern!r} must be > 0 (got {w})")
+        return value
+
+    def weight_of(self, rel_path: str) -> float:
+        for pattern, w in self.weights.items():
+            if PathPattern(pattern).match(rel_path) is not None:
+                return w
+        return self.weight
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        st = ctx.state
+        now = ctx.now
+        if "tokens" not in st:
+            st.update(tokens=self.capacity, at=now, wait_until=0.0, violations=0, banned_until=0.0)
+        st["tokens"] = min(self.capacity, st["tokens"] + (now - st["at"]) * self.refill_per_s)
+        st["at"] = now
+        if now < st["banned_until"]:
+            remaining = st["banned_until"] - now
+            ctx.fire(status=418, banned_for_s=round(remaining, 3))
+            return Response(
+                418,
+                json=error_body(418, PRESETS["banned"][1]),
+                headers={"Retry-After": retry_after_header(remaining)},
+            )
+        cost = self.weight_of(ctx.request.rel_path)
+        if st["tokens"] >= cost:
+            st["tokens"] -= cost
+            return None
+        if now < st["wait_until"]:
+            st["violations"] += 1
+            if self.ban_after is not None and st["violations"] >= self.ban_after:
+                st["banned_until"] = now + self.ban_s
+                st["violations"] = 0
+                ctx.fire(status=418, banned_for_s=self.ban_s)
+                return Response(
+                    418,
+                    json=error_body(418, PRESETS["banned"][1]),
+                    headers={"Retry-After": retry_after_header(self.ban_s)},
+                )
+        if self.retry_after_s is not None:
+            wait = self.retry_after_s
+        elif self.refill_per_s > 0:
+            wait = (cost - st["tokens"]) / self.refill_per_s
+        else:
+            wait = self.ban_s
+        st["wait_until"] = now + wait
+        ctx.fire(status=429, retry_after_s=round(wait, 3), violations=st["violations"])
+        return Response(
+            429,
+            json=error_body(429, PRESETS["rate_limited"][1]),
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+class ClockSkew(RequestFault):
+    """The exchange's clock runs ``offset_s`` seconds ahead (positive) or behind (negative)
+    for the requests it matches: server times shift, and signed requests are checked against
+    the skewed clock (Binance answers -1021 outside recvWindow)."""
+
+    kind: Literal["clock_skew"] = "clock_skew"
+    offset_s: float
+
+    @field_validator("offset_s")
+    @classmethod
+    def _not_zero(cls, value: float) -> float:
+        if value == 0 or not math.isfinite(value):
+            raise ValueError("must be a finite, non-zero number of seconds")
+        return value
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.request.context["clock_offset_s"] = (
+            ctx.request.context.get("clock_offset_s", 0.0) + self.offset_s
+        )
+        ctx.fire()
+        return None
+
+
+class Disconnect(RequestFault):
+    """The server closes the connection without answering (``ServerDisconnectedError``)."""
+
+    traits = frozenset({Trait.AMBIGUOUS_FOR_ORDERS})
+    kind: Literal["disconnect"] = "disconnect"
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.fire()
+        raise ConnectionDrop("disconnect")
+
+
+class Reset(RequestFault):
+    """Connection reset by peer (``ClientOSError``, errno ECONNRESET)."""
+
+    traits = frozenset({Trait.AMBIGUOUS_FOR_ORDERS})
+    kind: Literal["reset"] = "reset"
+
+    async def on_request(self, ctx: FaultContext) -> Response | None:
+        ctx.fire()
+        raise ConnectionDrop("reset")

@@ -1,0 +1,101 @@
+"""The pytest plugin's vocabulary: command-line options, ini settings and markers.
+
+Declared here as data, so the plugin only registers them and ``chaos-harness run`` knows
+which of its arguments shape a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import messages
+
+__all__ = ["FIXTURES", "MARKERS", "OPTIONS", "Option", "register", "seed_arg"]
+
+FIXTURES = frozenset(
+    {
+        "mock_server",
+        "mock_server_socket",
+        "chaos",
+        "chaos_seed",
+        "scenario",
+        "market_data",
+        "mock_exchange",
+        "toxiproxy",
+    }
+)
+"""The plugin's fixtures: a test using any of them (or marked ``chaos``) uses the harness."""
+
+
+def seed_arg(value: str) -> int:
+    """``--chaos-seed``: a non-negative integer (decimal or 0x...)."""
+    try:
+        seed = int(value, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(messages.bad_seed(value)) from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(messages.bad_seed(value))
+    return seed
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    help: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "--chaos-seed",
+        "run seed for every fault and generator (default: a new random seed per run)",
+        {"type": seed_arg, "metavar": "N"},
+    ),
+    Option(
+        "--chaos-allow-network",
+        "turn off the live-endpoint guard (tests using the harness may reach real hosts)",
+        {"action": "store_true", "default": False},
+    ),
+    Option(
+        "--chaos-log",
+        "write the fault log of the whole run (every xdist worker) to PATH as JSON lines",
+        {"metavar": "PATH"},
+    ),
+    Option(
+        "--chaos-report",
+        "write the resilience report (report.json, report.md, report.html) to DIR",
+        {"metavar": "DIR"},
+    ),
+    Option(
+        "--chaos-sweep",
+        "run every chaos test under K seeds derived from the run seed",
+        {"type": int, "metavar": "K"},
+    ),
+    Option(
+        "--chaos-shard",
+        "run only shard I of N (a deterministic split of the tests, for CI jobs)",
+        {"metavar": "I/N"},
+    ),
+    Option(
+        "--chaos-scenarios",
+        "scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
+        "folders or globs (default: the built-in library plus ./scenarios)",
+        {"metavar": "SPEC"},
+    ),
+)
+
+MARKERS: tuple[str, ...] = (
+    "chaos(seed=None): a chaos test; seed= fixes this test's seed (select with -m chaos)",
+    "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
+    "exchange(profile): the API profile of mock_exchange (generic, binance-spot)",
+    "mock_server(backend='inprocess'): serve mock_server in-process or on a socket",
+)
+
+
+def register(parser: Any) -> None:
+    """Add the options to a pytest ``Parser``."""
+    group = parser.getgroup("chaos", "trading-chaos-harness")
+    for option in OPTIONS:
+        group.addoption(option.flag, help=option.help, **option.kwargs)

@@ -1,0 +1,197 @@
+"""One pytest session's chaos state: the run seed, the options that shape the run, and the
+fault-log and report writers; and what the report keeps of each test.
+
+The controller chooses the run seed (or takes ``--chaos-seed``) and hands it to every xdist
+worker, so per-test seeds do not depend on ``-n``; each process writes its part of the log
+and of the report's records, and the controller merges them when the session ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import messages
+from harness.faultlog import FaultLog, FaultLogWriter
+from harness.seeding import in_shard, new_run_seed, parse_shard, seed_for_test
+
+if TYPE_CHECKING:
+    from harness.chaos.engine import Chaos
+    from harness.scenario import Scenario
+
+__all__ = ["ChaosSession", "ItemState"]
+
+
+@dataclass
+class ItemState:
+    """What the plugin keeps of one test while it runs."""
+
+    nodeid: str
+    test: str
+    """The test function's name (without parametrization)."""
+    test_seed: int
+    scenario: str | None = None
+    sweep: int | None = None
+    phases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """setup / call / teardown -> (pytest outcome, duration)."""
+    failure: tuple[str | None, str | None, list[dict[str, Any]]] = (None, None, [])
+    chaos: Chaos | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(outcome == "failed" for outcome, _ in self.phases.values())
+
+    def note(self, when: str, outcome: str, duration: float, exc: BaseException | None) -> None:
+        """One phase's result; the first failure's exception is kept for the report."""
+        self.phases[when] = (outcome, duration)
+        if outcome == "failed" and exc is not None and self.failure[0] is None:
+            from harness.report import failure_of
+
+            self.failure = failure_of(exc)
+
+
+@dataclass
+class ChaosSession:
+    run_seed: int
+    seed_source: str
+    fault_log: FaultLogWriter | None = None
+    records: FaultLogWriter | None = None
+    sweep: int = 0
+    shard: tuple[int, int] | None = None
+    args: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    _scenarios: list[Scenario] | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        seed: int | None = None,
+        log: str | None = None,
+        report_dir: str | None = None,
+        sweep: int | None = None,
+        shard: str | None = None,
+        args: list[str] | None = None,
+        workerinput: Mapping[str, Any] | None = None,
+    ) -> ChaosSession:
+        """The session of the controller (``workerinput`` None) or of an xdist worker;
+        ``UsageError`` for a bad ``shard``."""
+        records = str(Path(report_dir) / "records.jsonl") if report_dir else None
+        if workerinput is not None and "chaos_seed" in workerinput:
+            process = str(workerinput.get("workerid", "worker"))
+            run_seed, source = int(workerinput["chaos_seed"]), workerinput["chaos_seed_source"]
+        else:
+            process = "main"
+            chosen = (seed, "from --chaos-seed") if seed is not None else None
+            run_seed, source = chosen or (new_run_seed(), "random")
+            for path in (log, records):
+                if path:
+                    FaultLogWriter.discard_parts(path)
+        return cls(
+            run_seed=run_seed,
+            seed_source=source,
+            fault_log=FaultLogWriter(log, process) if log else None,
+            records=FaultLogWriter(records, process) if records else None,
+            sweep=sweep or 0,
+            shard=parse_shard(shard) if shard else None,
+            args=list(args or []),
+        )
+
+    @classmethod
+    def from_options(
+        cls,
+        getoption: Callable[[str], Any],
+        workerinput: Mapping[str, Any] | None,
+        args: list[str] | None = None,
+    ) -> ChaosSession:
+        """The session from pytest's options (``config.getoption``)."""
+        return cls.start(
+            args=args,
+            seed=getoption("--chaos-seed"),
+            log=getoption("--chaos-log"),
+            report_dir=getoption("--chaos-report"),
+            sweep=getoption("--chaos-sweep"),
+            shard=getoption("--chaos-shard"),
+            workerinput=workerinput,
+        )
+
+    def scenarios(self, spec: str | None, root: str | Path) -> list[Scenario]:
+        """The scenarios that parametrize the ``scenario`` fixture (chosen once per session)."""
+        if self._scenarios is None:
+            from harness.scenario import select_scenarios
+
+            self._scenarios = select_scenarios(spec, project_root=root)
+        return self._scenarios
+
+    def worker_input(self) -> dict[str, Any]:
+        """What an xdist worker needs from the controller."""
+        return {"chaos_seed": self.run_seed, "chaos_seed_source": self.seed_source}
+
+    def header(self) -> str:
+        return messages.seed_header(self.run_seed, self.seed_source)
+
+    def in_shard(self, nodeid: str) -> bool:
+        return self.shard is None or in_shard(nodeid, *self.shard)
+
+    def test_seed(self, nodeid: str, fixed: int | None = None, sweep: int | None = None) -> int:
+        return seed_for_test(self.run_seed, nodeid, fixed=fixed, sweep=sweep)
+
+    def replay(self, nodeid: str, swept: bool = False) -> str:
+        extra = [f"--chaos-sweep {self.sweep}"] if swept and self.sweep > 1 else []
+        return messages.replay(nodeid, self.run_seed, extra)
+
+    def failure_section(self, state: ItemState) -> str:
+        replay = self.replay(state.nodeid, swept=state.sweep is not None)
+        return messages.failure_section(self.run_seed, state.test_seed, replay)
+
+    def record(self, state: ItemState) -> None:
+        """Keep one test's record for the report."""
+        if self.records is None:
+            return
+        from harness.report import Evidence, Record, outcome_of
+
+        exception, message, violations = state.failure
+        record = Record.build(
+            nodeid=state.nodeid,
+            test=state.test,
+            scenario=state.scenario,
+            outcome=outcome_of({when: outcome for when, (outcome, _) in state.phases.items()}),
+            duration=round(sum(d for _, d in state.phases.values()), 4),
+            run_seed=self.run_seed,
+            test_seed=state.test_seed,
+            sweep=state.sweep,
+            exception=exception,
+            message=message,
+            evidence=Evidence.of(state.chaos) if state.chaos is not None else None,
+            violations=violations,
+            replay=self.replay(state.nodeid, swept=state.sweep is not None),
+        )
+        self.records.write([record.to_dict()])
+
+    def standalone_log(self, nodeid: str) -> FaultLog:
+        """A fault log for a test that applies faults without the chaos engine (toxics)."""
+        return FaultLog.starting_now(self.run_seed, nodeid)
+
+    def write_log(self, events: Iterable[Any]) -> None:
+        """Add a test's fault-log events to the run's log (with --chaos-log)."""
+        if self.fault_log is not None:
+            self.fault_log.write(events)
+
+    def finish(self) -> None:
+        """Controller only: merge the workers' fault logs and write the report."""
+        if self.fault_log is not None:
+            self.fault_log.merge()
+        if self.records is not None:
+            from harness.report import write_run_report
+
+            write_run_report(
+                self.records,
+                run_seed=self.run_seed,
+                duration=time.time() - self.started,
+                sweep=self.sweep or None,
+                shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
+                args=self.args,
+            )
