@@ -25,6 +25,7 @@ from aiohttp import ClientResponse, web
 from aioresponses import aioresponses
 
 from harness import MockServer
+from harness.mock.server import DEFAULT_BASE_URL
 
 BODY = {"symbol": "BTCUSDT", "price": "64000.12", "time": 1700000000000}
 
@@ -55,14 +56,14 @@ async def client_loop(url: str, n: int) -> float:
 
 
 async def bench_aioresponses(n: int) -> float:
-    url = "https://api.exchange.test/api/v3/ticker/price"
+    url = f"{DEFAULT_BASE_URL}/api/v3/ticker/price"
     with aioresponses() as mocked:
         mocked.get(url, payload=BODY, repeat=True, response_class=Aiohttp314Response)
         return await client_loop(url, n)
 
 
 async def bench_mockserver(n: int) -> float:
-    server = MockServer("https://api.exchange.test", journal_size=1000)
+    server = MockServer(DEFAULT_BASE_URL, journal_size=1000)
     server.get("/api/v3/ticker/price").respond(json=BODY)
     async with server.intercept():
         return await client_loop(server.url + "/api/v3/ticker/price", n)

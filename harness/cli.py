@@ -13,9 +13,10 @@ __all__ = ["main"]
 
 def _cmd_version(args: argparse.Namespace) -> int:
     from harness.deps import installed
+    from harness.errors import messages
 
     for dist, have in installed().items():
-        print(f"{dist} {have or 'not installed'}")
+        print(messages.cli_version(dist, have))
     return 0
 
 
@@ -26,37 +27,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from harness.errors import ScenarioError, ScenarioProblem
-    from harness.scenario import iter_load
+    from harness.errors import messages
+    from harness.scenario import check_files, load_library
 
-    problems: list[ScenarioProblem] = []
-    names: dict[str, str] = {}
-    count = 0
-    for file, result in iter_load(args.paths):
-        count += 1
-        if isinstance(result, ScenarioError):
-            problems.extend(result.problems)
-        elif result.name in names:
-            problems.append(
-                ScenarioProblem(
-                    str(file),
-                    1,
-                    "name",
-                    f"scenario name {result.name!r} is also used by {names[result.name]}",
-                )
-            )
-        else:
-            names[result.name] = str(file)
-    if count == 0:
-        print(f"no scenario files (*.yaml, *.yml) in {' '.join(args.paths)}", file=sys.stderr)
+    checked = check_files(args.paths, reserved=load_library())
+    if checked.files == 0:
+        print(messages.cli_no_scenario_files(args.paths), file=sys.stderr)
         return 2
-    for problem in problems:
+    for problem in checked.problems:
         print(problem)
-    if problems:
-        bad = len({p.file for p in problems})
-        print(f"{bad} of {count} scenario files invalid, {len(problems)} problems", file=sys.stderr)
+    if checked.problems:
+        bad = len({p.file for p in checked.problems})
+        summary = messages.cli_validate_failed(bad, checked.files, len(checked.problems))
+        print(summary, file=sys.stderr)
         return 2
-    print(f"{count} scenario{'s' if count != 1 else ''} valid")
+    print(messages.cli_validate_ok(checked.files))
     return 0
 
 
@@ -135,29 +120,23 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.errors import messages
     from harness.report import load_report, merge_reports, write_report
 
     paths = list(args.paths)
-    try:
-        if paths and paths[0] == "merge":
-            if not args.out or len(paths) < 2:
-                print("usage: chaos-harness report merge DIR... --out DIR", file=sys.stderr)
-                return 2
-            report = merge_reports([load_report(p) for p in paths[1:]])
-            out = write_report(report, args.out)
-        else:
-            if len(paths) != 1:
-                print(
-                    "usage: chaos-harness report DIR  (re-renders report.md and report.html)",
-                    file=sys.stderr,
-                )
-                return 2
-            report = load_report(paths[0])
-            out = write_report(report, args.out or paths[0])
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"chaos-harness report: cannot read a report: {exc}", file=sys.stderr)
+    merge = bool(paths) and paths[0] == "merge"
+    if (merge and (not args.out or len(paths) < 2)) or (not merge and len(paths) != 1):
+        print(messages.cli_report_usage(merge), file=sys.stderr)
         return 2
-    print(f"report written to {out}/ (report.json, report.md, report.html)")
+    try:
+        if merge:
+            out = write_report(merge_reports([load_report(p) for p in paths[1:]]), args.out)
+        else:
+            out = write_report(load_report(paths[0]), args.out or paths[0])
+    except (OSError, ValueError, KeyError) as exc:
+        print(messages.cli_cannot_read_report(exc), file=sys.stderr)
+        return 2
+    print(messages.cli_report_written(out))
     return 0
 
 
@@ -171,8 +150,10 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     if args.out:
         from pathlib import Path
 
+        from harness.errors import messages
+
         Path(args.out).write_text(text, encoding="utf-8")
-        print(f"{len(library)} scenarios written to {args.out}")
+        print(messages.cli_scenarios_written(len(library), args.out))
     else:
         sys.stdout.write(text)
     return 0

@@ -335,10 +335,17 @@ def mutate_value(kind: str, value: Any, rng: random.Random) -> tuple[Any, dict[s
     if kind not in _MUTATORS:
         raise KeyError(kind)
     new = copy.deepcopy(value)
-    if isinstance(new, (list, dict)):
-        detail = _MUTATORS[kind](new, rng)
-        return new, detail
-    raise NotApplicable("not a JSON array or object")
+    if not isinstance(new, (list, dict)):
+        raise NotApplicable("not a JSON array or object")
+    detail = _MUTATORS[kind](new, rng)
+    if _canonical(new) == _canonical(value):
+        # equal rows shuffled, a null nulled, a negative price negated: nothing would change
+        raise NotApplicable("the change would leave the value as it was")
+    return new, detail
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def corrupt_body(kind: str, body: bytes, rng: random.Random) -> Corruption:

@@ -110,8 +110,7 @@ class ScenarioError(HarnessError, ValueError):
 
     def __init__(self, problems: Sequence[ScenarioProblem]) -> None:
         self.problems = list(problems)
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in scenario"
+        head = f"{messages.plural(len(self.problems), 'problem')} in scenario"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
@@ -212,6 +211,47 @@ class InvariantViolation(HarnessError, AssertionError):
 class ToxiproxyError(HarnessError, RuntimeError):
     """The Toxiproxy server or one of its proxies could not be used."""
 
+    @classmethod
+    def not_installed(cls, module: str, version: str) -> ToxiproxyError:
+        return cls(
+            "no Toxiproxy server: set TOXIPROXY_URL to a running one, TOXIPROXY_BIN to its "
+            f"binary, or install it with `make toxiproxy` (go install {module}@{version} "
+            "into .tools/toxiproxy)"
+        )
+
+    @classmethod
+    def did_not_start(
+        cls, url: str, timeout_s: float, exit_code: int | None, log: str
+    ) -> ToxiproxyError:
+        if exit_code is not None:
+            return cls(f"the Toxiproxy server exited with {exit_code}: {log}")
+        return cls(f"the Toxiproxy server at {url} did not answer in {timeout_s} s")
+
+    @classmethod
+    def stopped(cls, log: str) -> ToxiproxyError:
+        return cls(f"the Toxiproxy server of this session stopped: {log}")
+
+    @classmethod
+    def api(cls, url: str, exc: BaseException) -> ToxiproxyError:
+        return cls(f"Toxiproxy at {url}: {type(exc).__name__}: {exc}")
+
+    @classmethod
+    def not_toxiproxy(cls, url: str) -> ToxiproxyError:
+        return cls(f"{url} did not answer as a Toxiproxy server")
+
+    @classmethod
+    def no_proxy(cls, name: str, have: Sequence[str]) -> ToxiproxyError:
+        return cls(f"no proxy {name!r} in this test; have {sorted(have)}")
+
+    @classmethod
+    def cleanup(cls, problems: Sequence[str]) -> ToxiproxyError:
+        return cls("; ".join(problems))
+
+    @classmethod
+    def config(cls, path: object, where: str, problem: str) -> ToxiproxyError:
+        """A mistake in toxiproxy.json: the file, the entry and field, what was expected."""
+        return cls(f"{path}: {where}{': ' if where else ''}{problem}")
+
 
 class LiveEndpointBlocked(HarnessError, RuntimeError):
     """A test that uses the harness tried to reach a host that is neither mocked nor loopback.
@@ -278,6 +318,65 @@ class UnmatchedRequestError(HarnessError, AssertionError):
 
 class messages:
     """Message builders for text that is not an exception (warnings, report lines)."""
+
+    @staticmethod
+    def name_taken(name: str, by: str | None) -> str:
+        return f"scenario name {name!r} is also used by {by or 'a scenario built in Python'}"
+
+    @staticmethod
+    def plural(count: int, noun: str) -> str:
+        """``1 problem``, ``2 problems``."""
+        return f"{count} {noun}{'' if count == 1 else 's'}"
+
+    # -- the command line ----------------------------------------------------------------
+    @staticmethod
+    def cli_no_scenario_files(paths: Sequence[str]) -> str:
+        return f"no scenario files (*.yaml, *.yml) in {' '.join(paths)}"
+
+    @staticmethod
+    def cli_validate_failed(bad_files: int, files: int, problems: int) -> str:
+        return (
+            f"{bad_files} of {messages.plural(files, 'scenario file')} invalid, "
+            f"{messages.plural(problems, 'problem')}"
+        )
+
+    @staticmethod
+    def cli_validate_ok(files: int) -> str:
+        return f"{messages.plural(files, 'scenario')} valid"
+
+    @staticmethod
+    def cli_version(dist: str, have: str | None) -> str:
+        return f"{dist} {have or 'not installed'}"
+
+    @staticmethod
+    def cli_report_usage(merge: bool) -> str:
+        if merge:
+            return "usage: chaos-harness report merge DIR... --out DIR"
+        return "usage: chaos-harness report DIR  (re-renders report.md and report.html)"
+
+    @staticmethod
+    def cli_cannot_read_report(exc: BaseException) -> str:
+        return f"chaos-harness report: cannot read a report: {exc}"
+
+    @staticmethod
+    def cli_report_written(out: object) -> str:
+        return f"report written to {out}/ (report.json, report.md, report.html)"
+
+    @staticmethod
+    def cli_scenarios_written(count: int, out: object) -> str:
+        return f"{messages.plural(count, 'scenario')} written to {out}"
+
+    @staticmethod
+    def cli_run_banner(args: Sequence[str]) -> str:
+        return f"[bold]chaos-harness run[/bold]: pytest {' '.join(args)}"
+
+    @staticmethod
+    def cli_run_report(report_dir: str) -> str:
+        return f"report: {report_dir}/report.html, report.md, report.json"
+
+    @staticmethod
+    def thread_did_not_start(error: BaseException | None) -> str:
+        return f"the mock server thread did not start: {error!r}"
 
     @staticmethod
     def seed_header(seed: int, source: str) -> str:

@@ -9,6 +9,8 @@ import pytest
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.errors import messages
+
 __all__ = ["chaos_args", "run_pytest"]
 
 
@@ -56,7 +58,7 @@ class _Live:
 def run_pytest(args: Sequence[str], report_dir: str = "chaos-report") -> int:
     final = chaos_args(args, report_dir)
     console = Console(stderr=True)
-    console.print(f"[bold]chaos-harness run[/bold]: pytest {' '.join(final)}")
+    console.print(messages.cli_run_banner(final))
     progress = Progress(
         TextColumn("[bold]chaos tests"),
         BarColumn(),
@@ -69,5 +71,5 @@ def run_pytest(args: Sequence[str], report_dir: str = "chaos-report") -> int:
     )
     with progress:
         code = pytest.main(final, plugins=[_Live(progress)])
-    console.print(f"report: {report_dir}/report.html, report.md, report.json")
+    console.print(messages.cli_run_report(report_dir))
     return int(code)

@@ -13,6 +13,7 @@ import json
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cache
 from importlib import resources
@@ -32,11 +33,13 @@ from pydantic import (
 )
 
 from harness.chaos.faults import Fault, MessageFault, clean_message, registry
-from harness.errors import ScenarioError, ScenarioProblem
+from harness.errors import ScenarioError, ScenarioProblem, messages
 
 __all__ = [
+    "Checked",
     "Scenario",
     "builtin_dir",
+    "check_files",
     "find_scenario_files",
     "load_library",
     "load_scenario",
@@ -463,29 +466,52 @@ def iter_load(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Scenario | Sc
             yield file, exc
 
 
-def load_library(dirs: Iterable[str | Path] | None = None) -> dict[str, Scenario]:
-    """Scenarios by name from folders (default: the built-in library). Names must be unique."""
-    folders = list(dirs) if dirs is not None else [builtin_dir()]
+@dataclass
+class Checked:
+    """What checking scenario files found: how many files, the valid ones, every problem."""
+
+    files: int
+    scenarios: dict[str, Scenario]
+    problems: list[ScenarioProblem]
+
+
+def check_files(
+    paths: Iterable[str | Path], *, reserved: Mapping[str, Scenario] | None = None
+) -> Checked:
+    """Load every scenario file under ``paths`` and collect every problem: the file's own,
+    and a name used twice (among these files, or by a scenario in ``reserved``, such as the
+    built-in library a project's scenarios are loaded beside)."""
+    taken: dict[str, Scenario] = dict(reserved or {})
     found: dict[str, Scenario] = {}
     problems: list[ScenarioProblem] = []
-    for file, result in iter_load(folders):
+    files = 0
+    for file, result in iter_load(paths):
+        files += 1
         if isinstance(result, ScenarioError):
             problems.extend(result.problems)
             continue
-        if result.name in found:
+        other = found.get(result.name) or taken.get(result.name)
+        if other is not None and not _same_file(other.source, result.source):
             problems.append(
                 ScenarioProblem(
-                    str(file),
-                    1,
-                    "name",
-                    f"scenario name {result.name!r} is also used by {found[result.name].source}",
+                    str(file), 1, "name", messages.name_taken(result.name, other.source)
                 )
             )
             continue
         found[result.name] = result
-    if problems:
-        raise ScenarioError(problems)
-    return found
+    return Checked(files, found, problems)
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
+
+
+def load_library(dirs: Iterable[str | Path] | None = None) -> dict[str, Scenario]:
+    """Scenarios by name from folders (default: the built-in library). Names must be unique."""
+    checked = check_files(list(dirs) if dirs is not None else [builtin_dir()])
+    if checked.problems:
+        raise ScenarioError(checked.problems)
+    return checked.scenarios
 
 
 def default_dirs(project_root: str | Path | None = None) -> list[Path]:

@@ -96,11 +96,7 @@ class ToxiproxyServer:
             return cls(url=url.rstrip("/"))
         binary = find_binary(project_root)
         if binary is None:
-            raise ToxiproxyError(
-                "no Toxiproxy server: set TOXIPROXY_URL to a running one, TOXIPROXY_BIN to its "
-                f"binary, or install it with `make toxiproxy` (go install {TOXIPROXY_MODULE}@"
-                f"{TOXIPROXY_VERSION} into .tools/toxiproxy)"
-            )
+            raise ToxiproxyError.not_installed(TOXIPROXY_MODULE, TOXIPROXY_VERSION)
         return cls(binary)
 
     def start(self, timeout_s: float = 15.0, attempts: int = 5) -> str:
@@ -132,7 +128,8 @@ class ToxiproxyServer:
             except ToxiproxyError as exc:
                 last = exc
                 self.stop()
-        raise last or ToxiproxyError("the Toxiproxy server did not start")
+        assert last is not None  # attempts >= 1
+        raise last
 
     def log_tail(self, lines: int = 20) -> str:
         """The end of the server's own log (where it says why it stopped)."""
@@ -152,16 +149,15 @@ class ToxiproxyServer:
         api = Toxiproxy(self.url)
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ToxiproxyError(
-                    f"the Toxiproxy server exited with {self.process.returncode}: {self.log_tail(5)}"
-                )
+                code = self.process.returncode
+                raise ToxiproxyError.did_not_start(self.url, timeout_s, code, self.log_tail(5))
             try:
                 if api.is_toxiproxy() and (self.process is None or self.process.poll() is None):
                     return
             except ToxiproxyError:
                 pass
             time.sleep(0.05)
-        raise ToxiproxyError(f"the Toxiproxy server at {self.url} did not answer in {timeout_s} s")
+        raise ToxiproxyError.did_not_start(self.url, timeout_s, None, "")
 
     def stop(self) -> None:
         log = getattr(self, "_log_file", None)
@@ -195,37 +191,38 @@ def load_config(path: str | Path) -> list[ProxySpec]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ToxiproxyError(f"{path}: cannot read Toxiproxy config: {exc}") from None
+        raise ToxiproxyError.config(path, "", f"cannot read Toxiproxy config: {exc}") from None
     if not isinstance(data, list):
-        raise ToxiproxyError(f"{path}: expected a JSON list of proxies, got {type(data).__name__}")
+        problem = f"expected a JSON list of proxies, got {type(data).__name__}"
+        raise ToxiproxyError.config(path, "", problem)
     specs, names = [], set()
     for i, entry in enumerate(data):
-        where = f"{path}: [{i}]"
+        where = f"[{i}]"
         if not isinstance(entry, dict):
-            raise ToxiproxyError(f"{where}: expected an object {{name, listen, upstream, enabled}}")
+            problem = "expected an object {name, listen, upstream, enabled}"
+            raise ToxiproxyError.config(path, where, problem)
         unknown = set(entry) - {"name", "listen", "upstream", "enabled"}
         if unknown:
-            raise ToxiproxyError(f"{where}: unknown field(s) {sorted(unknown)}")
+            raise ToxiproxyError.config(path, where, f"unknown field(s) {sorted(unknown)}")
         name, upstream = entry.get("name"), entry.get("upstream")
         if not isinstance(name, str) or not name:
-            raise ToxiproxyError(f"{where}.name: a non-empty string is required")
+            raise ToxiproxyError.config(path, f"{where}.name", "a non-empty string is required")
         if name in names:
-            raise ToxiproxyError(f"{where}.name: {name!r} is used twice")
+            raise ToxiproxyError.config(path, f"{where}.name", f"{name!r} is used twice")
         if not isinstance(upstream, str) or not (upstream == "mock_server" or ":" in upstream):
-            raise ToxiproxyError(
-                f'{where}.upstream: expected "mock_server" or host:port, got {upstream!r}'
-            )
+            problem = f'expected "mock_server" or host:port, got {upstream!r}'
+            raise ToxiproxyError.config(path, f"{where}.upstream", problem)
         if upstream != "mock_server" and upstream.rsplit(":", 1)[0] not in (
             "127.0.0.1",
             "localhost",
             "[::1]",
         ):
-            raise ToxiproxyError(
-                f"{where}.upstream: {upstream!r} is not on loopback (tests reach 127.0.0.1 only)"
-            )
+            problem = f"{upstream!r} is not on loopback (tests reach 127.0.0.1 only)"
+            raise ToxiproxyError.config(path, f"{where}.upstream", problem)
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ToxiproxyError(f"{where}.enabled: expected true or false, got {enabled!r}")
+            problem = f"expected true or false, got {enabled!r}"
+            raise ToxiproxyError.config(path, f"{where}.enabled", problem)
         names.add(name)
         specs.append(ProxySpec(name, str(entry.get("listen", "127.0.0.1:0")), upstream, enabled))
     return specs
@@ -266,11 +263,9 @@ class Toxiproxy:
             try:
                 yield _Client()
             except (RequestException, OSError) as exc:
-                raise ToxiproxyError(f"Toxiproxy at {self.url}: {exc}") from None
+                raise ToxiproxyError.api(self.url, exc) from None
             except (InvalidToxic, NotFound, ProxyExists) as exc:
-                raise ToxiproxyError(
-                    f"Toxiproxy at {self.url}: {type(exc).__name__}: {exc}"
-                ) from None
+                raise ToxiproxyError.api(self.url, exc) from None
             finally:
                 APIConsumer.host, APIConsumer.port = saved
 
@@ -296,7 +291,7 @@ class Toxiproxy:
         with self._api() as api:
             found = api.proxies()
         if not isinstance(found, dict):
-            raise ToxiproxyError(f"{self.url} did not answer as a Toxiproxy server")
+            raise ToxiproxyError.not_toxiproxy(self.url)
         return dict(found)
 
     def create(
@@ -368,7 +363,7 @@ class ProxySet:
 
     def __getitem__(self, name: str) -> Proxy:
         if name not in self.proxies:
-            raise ToxiproxyError(f"no proxy {name!r} in this test; have {sorted(self.proxies)}")
+            raise ToxiproxyError.no_proxy(name, list(self.proxies))
         return self.proxies[name]
 
     def url(self, name: str) -> str:
@@ -442,7 +437,7 @@ class ProxySet:
                 errors.append(str(exc))
         self.proxies.clear()
         if errors:
-            raise ToxiproxyError("; ".join(errors))
+            raise ToxiproxyError.cleanup(errors)
 
 
 def apply_specs(proxies: ProxySet, specs: Sequence[ProxySpec], upstreams: dict[str, str]) -> None:
@@ -501,9 +496,7 @@ def proxies_for_test(
     toxic and proxy is removed on the way out, pass or fail."""
     if isinstance(server, ToxiproxyServer):
         if not server.alive():
-            raise ToxiproxyError(
-                f"the Toxiproxy server of this session stopped: {server.log_tail(5)}"
-            )
+            raise ToxiproxyError.stopped(server.log_tail(5))
         server = server.url
     api = server if isinstance(server, Toxiproxy) else Toxiproxy(server)
     proxies = ProxySet(api, suffix, log)

@@ -269,6 +269,12 @@ class MockServer:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_settle)
 
+    @property
+    def in_flight(self) -> int:
+        """Server-side work still running (a hung responder, a long delay, an order the
+        exchange is still placing after its client gave up)."""
+        return sum(1 for task in self._tasks if not task.done())
+
     def cancel_tasks(self) -> int:
         """Cancel server-side work still running (a hung responder, a long delay)."""
         cancelled = 0

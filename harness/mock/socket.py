@@ -246,7 +246,7 @@ class ThreadedServe:
         self._thread.start()
         self._ready.wait(30)
         if self._error is not None or not self.url:
-            raise UsageError(f"the mock server thread did not start: {self._error!r}")
+            raise UsageError(messages.thread_did_not_start(self._error))
         return self.url
 
     def stop(self) -> None:

@@ -33,7 +33,8 @@ NAIVE_VIOLATES: dict[str, set[str]] = {
     "corrupted-ohlcv": {"no_trade_on_invalid_data"},
     # it resends at once through the 503s, ignoring Retry-After
     "exchange-maintenance-503": {"respects_retry_after"},
-    # disconnects before the order exists: resending is harmless here, and 5 in a row is rare
+    # every fifth request is dropped before the order exists: resending is harmless, and
+    # the drops never come five in a row
     "flapping-connection": set(),
     # six 502s in a row: it tries the same request more than five times
     "gateway-errors-burst": {"bounded_retries"},

@@ -171,7 +171,7 @@ def test_fixture_user_is_guarded(mock_server):
         socket.create_connection(("203.0.113.9", 443), timeout=1)
 
 def test_unrelated_test_is_not_guarded():
-    assert LiveEndpointGuard._depth == 0
+    assert not LiveEndpointGuard().active
 """
     )
     result = pytester.runpytest_subprocess()
@@ -187,7 +187,7 @@ from harness.mock.inprocess import dispatcher
 
 @pytest.mark.chaos
 def test_no_guard(mock_server):
-    assert LiveEndpointGuard._depth == 0 and dispatcher.guards == 0
+    assert not LiveEndpointGuard().active and dispatcher.guards == 0
 """
     )
     result = pytester.runpytest_subprocess("--chaos-allow-network")

@@ -182,7 +182,7 @@ class TestTimeouts:
                 await s.get(f"{server.url}/slow", timeout=aiohttp.ClientTimeout(total=0.05))
             # it fired on the timeout, not when the 30 s responder finished: the server is
             # still working on the request when the client gives up
-            assert server.journal.last.status is None and server._tasks
+            assert server.journal.last.status is None and server.in_flight == 1
         assert not isinstance(info.value, aiohttp.ServerTimeoutError)
         assert str(server.journal.last.client_outcome) == "TimeoutError (total)"
 
@@ -209,27 +209,28 @@ class TestTimeouts:
 
     async def test_server_keeps_working_after_the_client_gave_up(self, server: MockServer) -> None:
         placed: list[str] = []
+        done = asyncio.Event()
 
         async def place(request: Request) -> Any:
             await asyncio.sleep(0.1)
             placed.append(request.json()["id"])
+            done.set()
             return {"id": request.json()["id"]}
 
         server.post("/v1/orders").respond(place)
         async with server.intercept(), aiohttp.ClientSession() as s:
             with pytest.raises(asyncio.TimeoutError):
                 await s.post(f"{server.url}/v1/orders", json={"id": "a"}, timeout=0.02)  # type: ignore[arg-type]
-            for _ in range(200):  # the exchange still places the order: wait on loop time
-                if placed:
-                    break
-                await asyncio.sleep(0.01)
+            assert not placed  # the client gave up first...
+            await asyncio.wait_for(done.wait(), 10)  # ...and the exchange still places it
         assert placed == ["a"]
         assert server.journal.last.status == 200
 
     async def test_client_cancellation_does_not_cancel_the_server(self, server: MockServer) -> None:
-        done = asyncio.Event()
+        started, done = asyncio.Event(), asyncio.Event()
 
         async def place(request: Request) -> Any:
+            started.set()
             await asyncio.sleep(0.05)
             done.set()
             return {}
@@ -237,7 +238,7 @@ class TestTimeouts:
         server.post("/v1/orders").respond(place)
         async with server.intercept(), aiohttp.ClientSession() as s:
             task = asyncio.create_task(s.post(f"{server.url}/v1/orders"))
-            await asyncio.sleep(0.01)
+            await asyncio.wait_for(started.wait(), 10)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -250,10 +251,10 @@ class TestTimeouts:
         async with server.intercept(), aiohttp.ClientSession() as s:
             with pytest.raises(asyncio.TimeoutError):
                 await s.get(f"{server.url}/hang", timeout=0.02)  # type: ignore[arg-type]
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # let the cancellation reach the responder's task
         error = server.journal.last.error
         assert error is not None and error.kind == "cancelled"
-        assert not server._tasks
+        assert server.in_flight == 0
 
 
 class TestUnmatched:
