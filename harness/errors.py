@@ -320,6 +320,23 @@ class messages:
     """Message builders for text that is not an exception (warnings, report lines)."""
 
     @staticmethod
+    def alias_path(base_path: str) -> str:
+        return f"an alias must have the base URL's path ({base_path or '/'!r})"
+
+    @staticmethod
+    def unknown_role(role: str, near: Sequence[str], known: Sequence[str]) -> str:
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"unknown role {role!r}{hint}; roles: {', '.join(known)}"
+
+    @staticmethod
+    def bad_role_map() -> str:
+        return 'roles must be a mapping of "METHOD /path" (or "/path") to a role name'
+
+    @staticmethod
+    def cannot_read(exc: BaseException) -> str:
+        return f"cannot read: {exc}"
+
+    @staticmethod
     def name_taken(name: str, by: str | None) -> str:
         return f"scenario name {name!r} is also used by {by or 'a scenario built in Python'}"
 

@@ -210,6 +210,7 @@ class Chaos:
             rng=armed.rng,
             state=armed.state,
             now=self.server.now(),
+            dialect=self.server.dialect,
             on_fire=lambda ctx: self._record(armed, ctx, entry),
         )
 

@@ -13,7 +13,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from harness.errors import MockConfigError
-from harness.mock.patterns import All, Method, Path, PathPattern, Pattern, Query, RequestLike
+from harness.mock.patterns import (
+    All,
+    Method,
+    Path,
+    PathPattern,
+    Pattern,
+    Query,
+    RequestLike,
+    Role,
+)
+from harness.roles import ROLES, check_role
 
 __all__ = ["Match", "Schedule", "ScheduleState", "Window"]
 
@@ -21,7 +31,7 @@ _METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 
 
 class Match(BaseModel):
-    """Requests a fault considers: method(s), path pattern, query subset. Empty: all routes."""
+    """Requests a fault considers: method(s), path pattern, query subset, role(s). Empty: all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -31,6 +41,17 @@ class Match(BaseModel):
     )
     query: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="query parameters the request must carry"
+    )
+    role: str | list[str] | None = Field(
+        None,
+        description="what the endpoint is for, one or a list: " + ", ".join(ROLES),
+        json_schema_extra={
+            "anyOf": [
+                {"enum": list(ROLES)},
+                {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1},
+                {"type": "null"},
+            ]
+        },
     )
     _pattern: Pattern = PrivateAttr()
 
@@ -43,6 +64,18 @@ class Match(BaseModel):
         for m in methods:
             if m.upper() not in _METHODS:
                 raise ValueError(f"unknown HTTP method {m!r} (expected one of {sorted(_METHODS)})")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _known_roles(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for role in [value] if isinstance(value, str) else value or []:
+            try:
+                check_role(role, "match.role")
+            except MockConfigError as exc:
+                raise ValueError(exc.problem) from None
+        if isinstance(value, list) and not value:
+            raise ValueError("give at least one role")
         return value
 
     @field_validator("path")
@@ -63,6 +96,8 @@ class Match(BaseModel):
             parts.append(Path(self.path))
         if self.query:
             parts.append(Query(self.query))
+        if self.role is not None:
+            parts.append(Role(self.role))
         self._pattern = All(*parts)
 
     @property

@@ -22,6 +22,7 @@ from yarl import URL
 
 from harness.errors import MockConfigError, RouteMiss
 from harness.mock.patterns import All, Headers, JsonBody, Method, Path, PathPattern, Pattern, Query
+from harness.roles import check_role
 
 __all__ = [
     "Call",
@@ -260,7 +261,7 @@ class Route:
         self.pattern: Pattern = All(*parts)
         """Everything a request must show to match this route."""
         self.name = name or f"{self.method} {self.path.describe()}"
-        self.role = role
+        self.role = check_role(role, f"route {self.name}")
         """What the endpoint is for (``bars``, ``order_place``...): faults and invariants
         speak roles, so one scenario applies to every API that declares them."""
         self.responder = Responder(static=_DEFAULT_RESPONSE)

@@ -10,15 +10,17 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from yarl import URL
 
 from harness.errors import MockConfigError, UnmatchedRequestError, UsageError, messages
+from harness.mock.dialect import Dialect
 from harness.mock.journal import ClientOutcome, Journal, JournalEntry, WireError
 from harness.mock.routes import Request, Response, Route
 from harness.mock.signals import WireSignal
+from harness.roles import RoleMap
 
 __all__ = ["DEFAULT_BASE_URL", "ChaosHooks", "MockServer"]
 
@@ -64,19 +66,21 @@ class MockServer:
         seed: int | None = None,
         journal_size: int = 10_000,
         assert_all_called: bool = False,
+        aliases: Iterable[str] = (),
+        dialect: Dialect | None = None,
+        roles: RoleMap | None = None,
     ) -> None:
-        try:
-            url = URL(base_url)
-        except (TypeError, ValueError) as exc:
-            raise MockConfigError("MockServer", f"base_url={base_url!r}: {exc}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise MockConfigError(
-                "MockServer",
-                f"base_url={base_url!r}",
-                "expected an absolute http(s) URL such as 'https://api.exchange.test'",
-            )
-        self.base_url = url.with_query(None).with_fragment(None)
+        self.base_url = _base_url(base_url, "base_url")
         self._base_path = self.base_url.path.rstrip("/")
+        self.aliases = [_base_url(alias, "aliases") for alias in aliases]
+        """More base URLs this server answers in-process (an exchange's other hosts, such as
+        Binance's ``fapi`` and ``dapi``); they share the base URL's path."""
+        for alias in self.aliases:
+            self._check_alias(alias)
+        self.dialect = dialect or Dialect()
+        """How this API says "no" (error bodies, rate-limit headers): faults answer in it."""
+        self.roles = roles
+        """Roles for routes that declare none (a project's ``[tool.chaos-harness.roles]``)."""
         self.seed = seed
         self.assert_all_called = assert_all_called
         self.routes: list[Route] = []
@@ -102,6 +106,20 @@ class MockServer:
             return self._served[-1]
         return str(self.base_url).rstrip("/")
 
+    def _check_alias(self, alias: URL) -> None:
+        if alias.path.rstrip("/") != self._base_path:
+            raise MockConfigError(
+                "MockServer", f"aliases: {str(alias)!r}", messages.alias_path(self._base_path)
+            )
+
+    def add_aliases(self, *urls: str) -> None:
+        """Answer these base URLs too (in-process); ones that are already answered are skipped."""
+        for value in urls:
+            alias = _base_url(value, "aliases")
+            if self.owns(alias) is None:
+                self._check_alias(alias)
+                self.aliases.append(alias)
+
     @property
     def address(self) -> str:
         """``host:port`` of the socket the server is served on (for a proxy's upstream)."""
@@ -112,13 +130,11 @@ class MockServer:
 
     def owns(self, url: URL) -> str | None:
         """The path relative to the base URL when ``url`` belongs to this server."""
-        if (url.scheme, url.host, url.port) != (
-            self.base_url.scheme,
-            self.base_url.host,
-            self.base_url.port,
-        ):
-            return None
-        return self.owns_path(url.path)
+        origin = (url.scheme, url.host, url.port)
+        for base in (self.base_url, *self.aliases):
+            if origin == (base.scheme, base.host, base.port):
+                return self.owns_path(url.path)
+        return None
 
     def owns_path(self, path: str) -> str | None:
         """The path relative to the base URL's path, or None when it lies outside it."""
@@ -200,6 +216,8 @@ class MockServer:
             if captured is not None:
                 request.path_params = captured
                 request.role = route.role
+                if request.role is None and self.roles is not None:
+                    request.role = self.roles.role_for(request.method, request.rel_path)
                 return route
         misses = sorted((route.miss(request) for route in self.routes), key=lambda pair: -pair[0])
         error = UnmatchedRequestError(request.method, str(request.url), [m for _, m in misses])
@@ -220,7 +238,7 @@ class MockServer:
             entry.error = WireError("unmatched")
             raise
         entry.route = route.name
-        entry.role = route.role
+        entry.role = request.role
         chaos = self.chaos
         response: Response | None = None
         try:
@@ -383,6 +401,20 @@ class MockServer:
 
     def __repr__(self) -> str:
         return f"<MockServer {self.url} routes={len(self.routes)}>"
+
+
+def _base_url(value: str, argument: str) -> URL:
+    try:
+        url = URL(value)
+    except (TypeError, ValueError) as exc:
+        raise MockConfigError("MockServer", f"{argument}={value!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise MockConfigError(
+            "MockServer",
+            f"{argument}={value!r}",
+            "expected an absolute http(s) URL such as 'https://api.exchange.test'",
+        )
+    return url.with_query(None).with_fragment(None)
 
 
 def _settle(task: asyncio.Task[Any]) -> None:

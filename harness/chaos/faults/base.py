@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random as _random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 from enum import StrEnum
 from types import MappingProxyType
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.chaos.schedule import Match, Schedule
 from harness.errors import FaultConfigError
+from harness.mock.dialect import Dialect
 from harness.mock.routes import Request, Response, Route
 
 __all__ = [
@@ -77,6 +78,8 @@ class FaultContext:
     state: dict[str, Any]
     now: float
     """Seconds since the test started (the server's clock)."""
+    dialect: Dialect = field(default_factory=Dialect)
+    """How the server's API says "no" (faults that answer use its error bodies)."""
     applied: dict[str, Any] | None = None
     message: int | None = None
     """For message faults: the number of the message on its connection."""

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from harness.chaos.faults.base import FaultContext, RequestFault, Trait, forever
+from harness.mock.dialect import REASONS, Dialect
 from harness.mock.patterns import PathPattern
 from harness.mock.routes import Response
 from harness.mock.signals import ConnectionDrop
@@ -152,20 +153,6 @@ class Hang(RequestFault):
         return None  # pragma: no cover - never reached
 
 
-PRESETS: dict[str, tuple[int, str]] = {
-    "rate_limited": (429, "Too many requests; current limit is exceeded"),
-    "banned": (418, "IP banned until further notice for repeated rate-limit violations"),
-    "internal": (500, "Internal server error"),
-    "bad_gateway": (502, "Bad gateway"),
-    "maintenance": (503, "Service unavailable: the exchange is under maintenance"),
-    "gateway_timeout": (504, "Gateway timeout"),
-}
-
-
-def error_body(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message}}
-
-
 class Error(RequestFault):
     """Answer with an error status instead of the responder. ``preset`` picks a common one:
     rate_limited (429 with Retry-After), banned (418), internal (500), bad_gateway (502),
@@ -195,30 +182,29 @@ class Error(RequestFault):
             raise ValueError("give status (400..599) or preset")
         if self.status is None:
             assert self.preset is not None
-            object.__setattr__(self, "status", PRESETS[self.preset][0])
+            object.__setattr__(self, "status", REASONS[self.preset][0])
         if self.preset == "rate_limited" and self.retry_after_s is None:
             object.__setattr__(self, "retry_after_s", 1.0)
         return self
 
-    def response(self) -> Response:
+    def response(self, dialect: Dialect | None = None) -> Response:
+        """The answer, in the server's dialect unless ``body`` gives it."""
         assert self.status is not None
         status = int(self.status)
-        message = PRESETS[self.preset][1] if self.preset else f"HTTP {status}"
-        headers = dict(self.headers)
-        if self.retry_after_s is not None:
-            headers.setdefault("Retry-After", retry_after_header(self.retry_after_s))
+        answer = (dialect or Dialect()).error(status, self.preset, retry_after_s=self.retry_after_s)
+        headers = {**answer.headers, **self.headers}
+        if self.body is None:
+            answer.headers.update(self.headers)
+            return answer
         if isinstance(self.body, str):
+            headers.pop("Content-Type", None)
             return Response(status, text=self.body, headers=headers)
-        body = self.body if self.body is not None else error_body(status, message)
-        return Response(status, json=body, headers=headers)
+        headers.pop("Content-Type", None)
+        return Response(status, json=self.body, headers=headers)
 
     async def on_request(self, ctx: FaultContext) -> Response | None:
         ctx.fire(status=self.status)
-        return self.response()
-
-
-def retry_after_header(seconds: float) -> str:
-    return str(max(1, math.ceil(seconds))) if seconds >= 1 or seconds == 0 else f"{seconds:g}"
+        return self.response(ctx.dialect)
 
 
 class RateLimit(RequestFault):
@@ -269,11 +255,7 @@ class RateLimit(RequestFault):
         if now < st["banned_until"]:
             remaining = st["banned_until"] - now
             ctx.fire(status=418, banned_for_s=round(remaining, 3))
-            return Response(
-                418,
-                json=error_body(418, PRESETS["banned"][1]),
-                headers={"Retry-After": retry_after_header(remaining)},
-            )
+            return ctx.dialect.error(418, "banned", retry_after_s=remaining)
         cost = self.weight_of(ctx.request.rel_path)
         if st["tokens"] >= cost:
             st["tokens"] -= cost
@@ -284,11 +266,7 @@ class RateLimit(RequestFault):
                 st["banned_until"] = now + self.ban_s
                 st["violations"] = 0
                 ctx.fire(status=418, banned_for_s=self.ban_s)
-                return Response(
-                    418,
-                    json=error_body(418, PRESETS["banned"][1]),
-                    headers={"Retry-After": retry_after_header(self.ban_s)},
-                )
+                return ctx.dialect.error(418, "banned", retry_after_s=self.ban_s)
         if self.retry_after_s is not None:
             wait = self.retry_after_s
         elif self.refill_per_s > 0:
@@ -297,11 +275,7 @@ class RateLimit(RequestFault):
             wait = self.ban_s
         st["wait_until"] = now + wait
         ctx.fire(status=429, retry_after_s=round(wait, 3), violations=st["violations"])
-        return Response(
-            429,
-            json=error_body(429, PRESETS["rate_limited"][1]),
-            headers={"Retry-After": retry_after_header(wait)},
-        )
+        return ctx.dialect.error(429, "rate_limited", retry_after_s=wait)
 
 
 class ClockSkew(RequestFault):

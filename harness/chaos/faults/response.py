@@ -220,13 +220,35 @@ class Stale(ResponseFault):
 
 class AckLost(ResponseFault):
     """The responder runs (the order is placed), then the answer is lost: the connection
-    drops (``mode: disconnect``) or nothing ever arrives (``mode: hang``)."""
+    drops (``mode: disconnect``), nothing ever arrives (``mode: hang``), or a gateway
+    answers an error ``status`` instead (``mode: status``: 502, 503, 504, or a 500 in the
+    exchange's error format; ``body`` overrides it). Giving ``status`` implies the mode."""
 
     traits = frozenset({Trait.AMBIGUOUS_FOR_ORDERS})
     kind: Literal["ack_lost"] = "ack_lost"
-    mode: Literal["disconnect", "hang"] = "disconnect"
+    mode: Literal["disconnect", "hang", "status"] | None = None
+    status: int | None = Field(None, ge=500, le=599, description="the status the client gets")
+    body: Any = Field(None, description="JSON value (or a string) to answer with")
+
+    @model_validator(mode="after")
+    def _mode_and_status(self) -> AckLost:
+        mode = self.mode or ("status" if self.status is not None else "disconnect")
+        if mode == "status" and self.status is None:
+            raise ValueError("mode 'status' needs a status (500..599)")
+        if mode != "status" and (self.status is not None or self.body is not None):
+            raise ValueError(f"status and body go with mode 'status', not {mode!r}")
+        object.__setattr__(self, "mode", mode)
+        return self
 
     async def on_response(self, ctx: FaultContext, response: Response) -> Response:
+        if self.mode == "status":
+            assert self.status is not None
+            ctx.fire(mode="status", lost_status=response.status, status=self.status)
+            if self.body is None:
+                return ctx.dialect.error(self.status)
+            if isinstance(self.body, str):
+                return Response(self.status, text=self.body)
+            return Response(self.status, json=self.body)
         ctx.fire(mode=self.mode, lost_status=response.status)
         if self.mode == "disconnect":
             raise ConnectionDrop("disconnect", after_response=True)

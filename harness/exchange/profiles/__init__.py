@@ -37,4 +37,6 @@ def mount(server: MockServer, exchange: FakeExchange, profile: str = "generic") 
     instance = PROFILES[profile](exchange)
     instance.mount(server)
     server.profile = instance
+    server.dialect = instance.dialect
+    server.add_aliases(instance.base_url, *instance.aliases)
     return instance

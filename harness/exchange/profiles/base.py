@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ExchangeReject
 from harness.exchange.core import FakeExchange
+from harness.mock.dialect import Dialect
 from harness.mock.routes import Request
 from harness.mock.server import DEFAULT_BASE_URL, MockServer
 
@@ -18,11 +19,16 @@ class Profile:
 
     name: ClassVar[str] = ""
     base_url: ClassVar[str] = DEFAULT_BASE_URL
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """The exchange's other hosts (its API families, its mirrors): a mounted server answers
+    them in-process too, so clients reach it at the production hostnames."""
     snapshot_path: ClassVar[str] = ""
     """The REST order-book snapshot a client resyncs its streamed book from."""
 
     def __init__(self, exchange: FakeExchange) -> None:
         self.exchange = exchange
+        self.dialect: Dialect = Dialect()
+        """How this API says "no": faults that answer on its server use its error format."""
 
     def mount(self, server: MockServer) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

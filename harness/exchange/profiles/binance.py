@@ -7,7 +7,6 @@ Binance's stream format."""
 from __future__ import annotations
 
 import re
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -17,11 +16,12 @@ from multidict import MultiDict
 from harness.errors import ExchangeReject
 from harness.exchange.core import ExchangeOrder, FakeExchange
 from harness.exchange.profiles.base import Profile, as_float, as_int, ms
+from harness.mock.dialect import Dialect
 from harness.mock.routes import Request, Response
 from harness.mock.server import MockServer
 from harness.mock.websocket import FeedState
 
-__all__ = ["BinanceFeed", "BinanceSpotProfile"]
+__all__ = ["BinanceDialect", "BinanceFeed", "BinanceSpotProfile"]
 
 
 class BinanceError(Exception):
@@ -51,6 +51,64 @@ _WEIGHTS = {
     ("GET", "/api/v3/openOrders"): 6,
     ("GET", "/api/v3/account"): 20,
 }
+_ROLES = {
+    ("GET", "/api/v3/ping"): "status",
+    ("GET", "/api/v3/time"): "time",
+    ("GET", "/api/v3/exchangeInfo"): "exchange_info",
+    ("GET", "/api/v3/klines"): "bars",
+    ("GET", "/api/v3/depth"): "book",
+    ("GET", "/api/v3/ticker/price"): "ticker",
+    ("GET", "/api/v3/ticker/24hr"): "ticker",
+    ("POST", "/api/v3/order"): "order_place",
+    ("GET", "/api/v3/order"): "order_query",
+    ("DELETE", "/api/v3/order"): "order_cancel",
+    ("GET", "/api/v3/openOrders"): "open_orders",
+    ("GET", "/api/v3/account"): "account",
+}
+# Binance's error codes and texts for the answers faults give in its dialect
+_DIALECT = {
+    "rate_limited": (
+        -1003,
+        "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+    ),
+    "banned": (
+        -1003,
+        "Way too much request weight used; IP banned until further notice. "
+        "Please use WebSocket Streams for live updates to avoid bans.",
+    ),
+    "internal": (-1001, "Internal error; unable to process your request. Please try again."),
+    "maintenance": (
+        -1008,
+        "Server is currently overloaded with other requests. Please try again in a few minutes.",
+    ),
+    "gateway_timeout": (
+        -1007,
+        "Timeout waiting for response from backend server. "
+        "Send status unknown; execution status unknown.",
+    ),
+    "unmatched": (-1000, "An unknown error occurred while processing the request."),
+}
+
+
+class BinanceDialect(Dialect):
+    """``{"code": -1003, "msg": ...}`` with Binance's codes, and ``X-MBX-USED-WEIGHT-1M``."""
+
+    name = "binance"
+
+    def __init__(self, profile: BinanceSpotProfile) -> None:
+        self.profile = profile
+
+    def body(self, status: int, reason: str, message: str) -> Any:
+        code, msg = _DIALECT.get(reason, (-1000, message))
+        if reason == "unmatched":
+            msg = f"{msg} ({message})"
+        return {"code": code, "msg": msg}
+
+    def headers(self, status: int, reason: str) -> dict[str, str]:
+        return {"X-MBX-USED-WEIGHT-1M": str(self.profile.used_weight())}
+
+
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -62,6 +120,7 @@ class BinanceSpotProfile(Profile):
     def __init__(self, exchange: FakeExchange) -> None:
         super().__init__(exchange)
         self._weights: deque[tuple[int, int]] = deque()  # (minute, weight)
+        self.dialect = BinanceDialect(self)
 
     def _route(
         self,
@@ -90,10 +149,14 @@ class BinanceSpotProfile(Profile):
         return run
 
     def _use_weight(self, weight: int) -> int:
-        minute = int(time.time() // 60)
+        self._weights.append((int(self.exchange.now() // 60), weight))
+        return self.used_weight()
+
+    def used_weight(self) -> int:
+        """Request weight used in the current minute (``X-MBX-USED-WEIGHT-1M``)."""
+        minute = int(self.exchange.now() // 60)
         while self._weights and self._weights[0][0] != minute:
             self._weights.popleft()
-        self._weights.append((minute, weight))
         return sum(w for _, w in self._weights)
 
     @staticmethod
@@ -143,27 +206,26 @@ class BinanceSpotProfile(Profile):
         return Response(400, json={"code": code, "msg": msg})
 
     def mount(self, server: MockServer) -> None:
-        r = self._route
-        server.get("/api/v3/ping").respond(r("GET", "/api/v3/ping", lambda req, p: {}))
-        server.get("/api/v3/time").respond(
-            r(
-                "GET",
-                "/api/v3/time",
+        handlers: dict[tuple[str, str], tuple[Callable[[Request, MultiDict[str]], Any], bool]] = {
+            ("GET", "/api/v3/ping"): (lambda req, p: {}, False),
+            ("GET", "/api/v3/time"): (
                 lambda req, p: {"serverTime": ms(self.exchange.now(self.offset(req)))},
-            )
-        )
-        server.get("/api/v3/exchangeInfo").respond(r("GET", "/api/v3/exchangeInfo", self._info))
-        server.get("/api/v3/klines").respond(r("GET", "/api/v3/klines", self._klines))
-        server.get("/api/v3/depth").respond(r("GET", "/api/v3/depth", self._depth))
-        server.get("/api/v3/ticker/price").respond(r("GET", "/api/v3/ticker/price", self._price))
-        server.get("/api/v3/ticker/24hr").respond(r("GET", "/api/v3/ticker/24hr", self._24hr))
-        server.post("/api/v3/order").respond(r("POST", "/api/v3/order", self._new_order, True))
-        server.get("/api/v3/order").respond(r("GET", "/api/v3/order", self._query_order, True))
-        server.delete("/api/v3/order").respond(r("DELETE", "/api/v3/order", self._cancel, True))
-        server.get("/api/v3/openOrders").respond(
-            r("GET", "/api/v3/openOrders", self._open_orders, True)
-        )
-        server.get("/api/v3/account").respond(r("GET", "/api/v3/account", self._account, True))
+                False,
+            ),
+            ("GET", "/api/v3/exchangeInfo"): (self._info, False),
+            ("GET", "/api/v3/klines"): (self._klines, False),
+            ("GET", "/api/v3/depth"): (self._depth, False),
+            ("GET", "/api/v3/ticker/price"): (self._price, False),
+            ("GET", "/api/v3/ticker/24hr"): (self._24hr, False),
+            ("POST", "/api/v3/order"): (self._new_order, True),
+            ("GET", "/api/v3/order"): (self._query_order, True),
+            ("DELETE", "/api/v3/order"): (self._cancel, True),
+            ("GET", "/api/v3/openOrders"): (self._open_orders, True),
+            ("GET", "/api/v3/account"): (self._account, True),
+        }
+        for (method, path), (handler, signed) in handlers.items():
+            route = server.route(method, path, role=_ROLES[(method, path)])
+            route.respond(self._route(method, path, handler, signed))
         server.websocket("/ws", feed=BinanceFeed(self.exchange))
 
     @staticmethod

@@ -35,20 +35,21 @@ class GenericProfile(Profile):
 
     def mount(self, server: MockServer) -> None:
         g = self._guard
-        server.get("/v1/time").respond(g(lambda r: {"time": ms(self.exchange.now(self.offset(r)))}))
-        server.get("/v1/bars").respond(g(self._bars))
-        server.get("/v1/book").respond(g(self._book))
-        server.get("/v1/ticker").respond(g(self._ticker))
-        server.post("/v1/orders").respond(g(self._place))
-        server.get("/v1/orders/{order_id}").respond(
+        now = self.exchange.now
+        server.get("/v1/time", role="time").respond(g(lambda r: {"time": ms(now(self.offset(r)))}))
+        server.get("/v1/bars", role="bars").respond(g(self._bars))
+        server.get("/v1/book", role="book").respond(g(self._book))
+        server.get("/v1/ticker", role="ticker").respond(g(self._ticker))
+        server.post("/v1/orders", role="order_place").respond(g(self._place))
+        server.get("/v1/orders/{order_id}", role="order_query").respond(
             g(lambda r: self._order(self.exchange.get(r.path_params["order_id"])))
         )
-        server.get("/v1/orders").respond(g(self._find))
-        server.delete("/v1/orders/{order_id}").respond(
+        server.get("/v1/orders", role="open_orders").respond(g(self._find))
+        server.delete("/v1/orders/{order_id}", role="order_cancel").respond(
             g(lambda r: self._order(self.exchange.cancel(r.path_params["order_id"])))
         )
         server.websocket("/v1/stream", feed=GenericFeed(self.exchange))
-        server.get("/v1/balances").respond(
+        server.get("/v1/balances", role="account").respond(
             g(
                 lambda r: {
                     asset: {
