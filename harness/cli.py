@@ -30,6 +30,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from harness.errors import messages
     from harness.scenario import check_files, load_library
 
+    if args.profile:
+        return _validate_profiles(args.paths)
     checked = check_files(args.paths, reserved=load_library())
     if checked.files == 0:
         print(messages.cli_no_scenario_files(args.paths), file=sys.stderr)
@@ -42,6 +44,33 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(summary, file=sys.stderr)
         return 2
     print(messages.cli_validate_ok(checked.files))
+    return 0
+
+
+def _validate_profiles(paths: Sequence[str]) -> int:
+    from harness.errors import ScenarioError, messages
+    from harness.exchange.profiles.custom import load_profile
+    from harness.scenario import find_scenario_files
+
+    files = find_scenario_files(paths)
+    if not files:
+        print(messages.cli_no_scenario_files(list(paths)), file=sys.stderr)
+        return 2
+    problems = 0
+    for file in files:
+        try:
+            load_profile(file)
+        except ScenarioError as exc:
+            problems += len(exc.problems)
+            for problem in exc.problems:
+                print(problem)
+    if problems:
+        print(
+            messages.cli_validate_failed(problems and len(files), len(files), problems),
+            file=sys.stderr,
+        )
+        return 2
+    print(messages.cli_profiles_ok(len(files)))
     return 0
 
 
@@ -159,6 +188,21 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from harness.errors import MockConfigError
+    from harness.recorder import run_recorder
+
+    try:
+        run_recorder(args.upstream, args.out, args.port)
+    except MockConfigError as exc:  # a bad --upstream
+        print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:  # the port is taken
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace, pytest_args: list[str]) -> int:
     from harness.runner import run_pytest
 
@@ -166,6 +210,11 @@ def _cmd_run(args: argparse.Namespace, pytest_args: list[str]) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
+    if args.what == "profile":
+        from harness.exchange.profiles.custom import profile_schema_text
+
+        sys.stdout.write(profile_schema_text())
+        return 0
     from harness.scenario import schema_text
 
     sys.stdout.write(schema_text())
@@ -186,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate = sub.add_parser("validate", help="check scenario files; exit 2 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    validate.add_argument("--profile", action="store_true", help="the files are API profiles")
     validate.set_defaults(func=_cmd_validate)
     listing = sub.add_parser("list", help="list scenarios (default: the built-in library)")
     listing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
@@ -213,12 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report", metavar="DIR", default="chaos-report")
     run.set_defaults(func=None)
+    record = sub.add_parser(
+        "record", help="a recording proxy: forward to --upstream, write a VCR.py cassette"
+    )
+    record.add_argument("--upstream", required=True, metavar="URL")
+    record.add_argument("--out", required=True, metavar="FILE", help="cassette.yaml (or .json)")
+    record.add_argument("--port", type=int, default=0, help="listen port (default: a free one)")
+    record.set_defaults(func=_cmd_record)
     sub.add_parser(
         "doctor", help="check dependencies, Toxiproxy, loopback ports and scenarios"
     ).set_defaults(func=_cmd_doctor)
-    sub.add_parser("schema", help="print the JSON Schema of scenario files").set_defaults(
-        func=_cmd_schema
-    )
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario (or profile) files")
+    schema.add_argument("what", nargs="?", choices=["scenario", "profile"], default="scenario")
+    schema.set_defaults(func=_cmd_schema)
     return parser
 
 

@@ -84,14 +84,22 @@ class Corruption:
 # -- structure ---------------------------------------------------------------------------
 
 
-def _rows(value: Any) -> tuple[list[Any], str | None]:
-    """The list of records in a payload, and the key it sits under (None for a top-level list)."""
+def _rows(value: Any, depth: int = 3) -> tuple[list[Any], str | None]:
+    """The list of records in a payload, and the key it sits under (None for a top-level
+    list); found a few levels down too (``{"bars": {"AAPL": [...]}}``)."""
     if isinstance(value, list):
         return value, None
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, list) and item and isinstance(item[0], (dict, list)):
                 return item, key
+        if depth > 1:
+            for item in value.values():
+                if isinstance(item, dict):
+                    try:
+                        return _rows(item, depth - 1)
+                    except NotApplicable:
+                        continue
     raise NotApplicable("no list of records")
 
 

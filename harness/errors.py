@@ -21,7 +21,10 @@ __all__ = [
     "InvariantViolation",
     "LiveEndpointBlocked",
     "MarketDataError",
+    "MissingEvidence",
     "MockConfigError",
+    "RecordingError",
+    "RecordingProblem",
     "ScenarioError",
     "ToxiproxyError",
     "UnmatchedRequestError",
@@ -106,11 +109,13 @@ class ScenarioProblem:
 
 
 class ScenarioError(HarnessError, ValueError):
-    """A scenario file (or dict) is not valid. Carries every problem found, not the first."""
+    """A scenario file (or dict), or another YAML file of the harness (an API profile), is
+    not valid. Carries every problem found, not the first."""
 
-    def __init__(self, problems: Sequence[ScenarioProblem]) -> None:
+    def __init__(self, problems: Sequence[ScenarioProblem], what: str = "scenario") -> None:
         self.problems = list(problems)
-        head = f"{messages.plural(len(self.problems), 'problem')} in scenario"
+        self.what = what
+        head = f"{messages.plural(len(self.problems), 'problem')} in {what}"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
@@ -143,30 +148,31 @@ class MarketDataError(HarnessError, ValueError):
     """
 
     def __init__(
-        self, source: str, schema: str, rows: int, failures: Sequence[CheckFailure]
+        self, source: str | None, schema: str, rows: int, failures: Sequence[CheckFailure]
     ) -> None:
         self.source = source
         self.schema = schema
         self.rows = rows
         self.failures = list(failures)
-        count = len(self.failures)
         lines = [
-            f"market data from {source} failed {schema} validation ({rows} rows): "
-            f"{count} check{'s' if count != 1 else ''} failed"
+            f"{_market_data(source)} failed {schema} validation ({rows} rows): "
+            f"{messages.plural(len(self.failures), 'check')} failed"
         ]
         lines.extend(f"  - {failure}" for failure in self.failures)
         super().__init__("\n".join(lines))
 
     @classmethod
-    def unreadable(cls, source: str, schema: str, reason: str) -> MarketDataError:
+    def unreadable(cls, source: str | None, schema: str, reason: str) -> MarketDataError:
         """The payload could not even be read as rows (not JSON, not a list, mixed rows)."""
         error = cls(
             source, schema, 0, [CheckFailure("", "readable payload", [], [reason[:200]], 1)]
         )
-        error.args = (
-            f"market data from {source} is not readable as {schema} rows: {reason[:200]}",
-        )
+        error.args = (f"{_market_data(source)} is not readable as {schema} rows: {reason[:200]}",)
         return error
+
+
+def _market_data(source: str | None) -> str:
+    return f"market data from {source}" if source else "market data"
 
 
 class ExchangeReject(HarnessError, ValueError):
@@ -206,6 +212,22 @@ class InvariantViolation(HarnessError, AssertionError):
         names = sorted({v.invariant for v in self.violations})
         head = f"{count} invariant violation{'s' if count != 1 else ''} ({', '.join(names)}):"
         super().__init__("\n".join([head, *(f"  - {v}" for v in self.violations)]))
+
+
+class MissingEvidence(HarnessError, AssertionError):
+    """A chaos test named invariants it gave no evidence for: it fails rather than pass
+    untested. Says which evidence is missing and how to provide it."""
+
+    def __init__(self, lacking: dict[str, list[str]], how: dict[str, str]) -> None:
+        self.lacking = dict(lacking)
+        lines = [
+            f"{messages.plural(len(lacking), 'invariant')} of this test's scenarios could not "
+            "be checked: the test gave them no evidence"
+        ]
+        for name, missing in lacking.items():
+            lines.append(f"  - {name} needs " + "; ".join(f"{m}: {how[m]}" for m in missing))
+        lines.append("  (or mark the invariant optional in the scenario: {name: {optional: true}})")
+        super().__init__("\n".join(lines))
 
 
 class ToxiproxyError(HarnessError, RuntimeError):
@@ -316,8 +338,52 @@ class UnmatchedRequestError(HarnessError, AssertionError):
         return error
 
 
+@dataclass(frozen=True)
+class RecordingProblem:
+    """One thing wrong in a recording: the interaction's index, the field (a path such as
+    ``interactions[3].response.status.code``) and what is wrong. Never a recorded value
+    that could be a secret."""
+
+    index: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class RecordingError(HarnessError, ValueError):
+    """A VCR.py cassette or a HAR file cannot be loaded; nothing of it was loaded.
+
+    Names the file and, for each bad interaction, its index, the field and what is wrong.
+    """
+
+    def __init__(self, file: object, problems: Sequence[RecordingProblem]) -> None:
+        self.file = str(file)
+        self.problems = list(problems)
+        first = self.problems[0]
+        self.index = first.index
+        self.field = first.field
+        self.problem = first.message
+        if len(self.problems) == 1:
+            text = f"{self.file}: {first}"
+        else:
+            shown = [f"  {p}" for p in self.problems[:20]]
+            if len(self.problems) > 20:
+                shown.append(f"  (+{len(self.problems) - 20} more)")
+            head = f"{self.file}: {messages.plural(len(self.problems), 'problem')}:"
+            text = "\n".join([head, *shown])
+        super().__init__(text)
+
+
 class messages:
     """Message builders for text that is not an exception (warnings, report lines)."""
+
+    @staticmethod
+    def wrapped_payload(keys: Sequence[str]) -> str:
+        listed = ", ".join(repr(k) for k in keys)
+        hint = f": pass wrapper={keys[0]!r} (lists under {listed})" if keys else ""
+        return f"expected a DataFrame, a list of objects or a list of rows, got an object{hint}"
 
     @staticmethod
     def alias_path(base_path: str) -> str:
@@ -351,15 +417,21 @@ class messages:
         return f"no scenario files (*.yaml, *.yml) in {' '.join(paths)}"
 
     @staticmethod
-    def cli_validate_failed(bad_files: int, files: int, problems: int) -> str:
+    def cli_validate_failed(
+        bad_files: int, files: int, problems: int, noun: str = "scenario file"
+    ) -> str:
         return (
-            f"{bad_files} of {messages.plural(files, 'scenario file')} invalid, "
+            f"{bad_files} of {messages.plural(files, noun)} invalid, "
             f"{messages.plural(problems, 'problem')}"
         )
 
     @staticmethod
     def cli_validate_ok(files: int) -> str:
         return f"{messages.plural(files, 'scenario')} valid"
+
+    @staticmethod
+    def cli_profiles_ok(files: int) -> str:
+        return f"{messages.plural(files, 'profile')} valid"
 
     @staticmethod
     def cli_version(dist: str, have: str | None) -> str:
@@ -419,11 +491,23 @@ class messages:
         )
 
     @staticmethod
-    def invariants_not_checked(names: Sequence[str]) -> str:
-        return (
-            f"invariants not checked, this test gave them no evidence: {', '.join(names)} "
-            "(use the mock_exchange fixture and chaos.watch_client(bot))"
+    def inert_scenarios(
+        names: Sequence[str], targets: dict[str, list[str]], called: Sequence[str]
+    ) -> str:
+        lines = [
+            f"nothing was tested: scenario {', '.join(repr(n) for n in names)} fired no fault "
+            "in this test (pass --chaos-strict to make this a failure)"
+        ]
+        for name in names:
+            lines.append(f"  {name} targets: {'; '.join(targets.get(name, [])) or 'nothing'}")
+        lines.append(
+            "  the client called: " + ("; ".join(called) if called else "nothing (no request)")
         )
+        lines.append(
+            "  give your routes roles (server.get(path, role=...), or [tool.chaos-harness.roles] "
+            "in pyproject.toml) so role-based scenarios find them"
+        )
+        return "\n".join(lines)
 
     @staticmethod
     def bad_backend(value: str) -> str:
@@ -485,3 +569,96 @@ class messages:
     @staticmethod
     def invariant_needs(name: str, missing: Sequence[str], how: dict[str, str]) -> str:
         return f"invariant {name!r} needs " + "; ".join(f"{m}: {how[m]}" for m in missing)
+
+    # -- recordings: cassettes, HAR files, the recording proxy ----------------------------
+    @staticmethod
+    def recording_unreadable(exc: BaseException) -> str:
+        return f"cannot read the file ({type(exc).__name__}: {exc})"
+
+    @staticmethod
+    def recording_not_parsed(fmt: str, detail: str) -> str:
+        return f"not valid {fmt}: {detail}"
+
+    @staticmethod
+    def recording_expected(expected: str, got: object) -> str:
+        """A field of the wrong type or shape: names the type found, never the value."""
+        kind = "null" if got is None else type(got).__name__
+        return f"expected {expected}, got {kind}"
+
+    @staticmethod
+    def recording_missing(key: str) -> str:
+        return f"missing {key!r}"
+
+    @staticmethod
+    def recording_bad_status(shown: str) -> str:
+        return f"status {shown} is not an HTTP status (an int in 100..599)"
+
+    @staticmethod
+    def recording_version(shown: str, known: str) -> str:
+        return f"unknown version {shown} (this reader knows {known})"
+
+    @staticmethod
+    def recording_pre_v1() -> str:
+        return (
+            "a list at the top level is the cassette format of VCR.py before 1.0; "
+            "re-record it with a current VCR.py"
+        )
+
+    @staticmethod
+    def recording_bad_url() -> str:
+        return "not an absolute http(s) URL with a host"
+
+    @staticmethod
+    def recording_bad_base64() -> str:
+        return "content.encoding is 'base64' but content.text is not valid base64"
+
+    @staticmethod
+    def recording_unknown_encoding(encoding: str) -> str:
+        return f"unknown content.encoding {encoding!r} (HAR 1.2 knows 'base64', or none)"
+
+    @staticmethod
+    def recording_outside_base(path: str, base_path: str) -> str:
+        return f"path {path} lies outside the server's base path {base_path}"
+
+    @staticmethod
+    def recording_bad_match_on(unknown: Sequence[str], known: Sequence[str]) -> str:
+        return f"unknown matcher {', '.join(map(repr, unknown))}; matchers: {', '.join(known)}"
+
+    @staticmethod
+    def recording_secrets(file: str, fields: Sequence[str]) -> str:
+        return (
+            f"{file} holds unredacted secrets in {', '.join(fields)}: the harness keeps them "
+            "out of journals, reports and errors, but the file itself should not be shared; "
+            "replace the values with '***' (or re-record with `chaos-harness record`)"
+        )
+
+    @staticmethod
+    def recorder_listening(url: str, upstream: str, out: object) -> str:
+        return (
+            f"recording proxy on {url} -> {upstream}; writing {out} after every interaction "
+            "(Ctrl-C to stop)"
+        )
+
+    @staticmethod
+    def recorder_stopped(count: int, out: object) -> str:
+        return f"{messages.plural(count, 'interaction')} recorded in {out}"
+
+    @staticmethod
+    def recorder_upstream_failed(upstream: str, exc: BaseException) -> str:
+        return f"the recording proxy could not reach {upstream}: {type(exc).__name__}: {exc}"
+
+    @staticmethod
+    def recorder_binary_json(method: str, path: str) -> str:
+        return (
+            f"{method} {path} not recorded: its body is not UTF-8 and a JSON cassette cannot "
+            "hold bytes (VCR.py's JSON serializer neither); record to a .yaml cassette"
+        )
+
+    @staticmethod
+    def unmatched_answer(method: str, target: str) -> str:
+        """What a socket client reads (in the API's error format) when no route matched."""
+        return f"no route matches {method} {target}; the test fails at teardown"
+
+    @staticmethod
+    def cassette_marker_needs_path() -> str:
+        return "chaos_cassette(path, ...): give the recording's path (a cassette or a .har file)"

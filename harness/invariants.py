@@ -13,16 +13,22 @@ them by name from scenario YAML
 from __future__ import annotations
 
 import inspect
-import itertools
 import json
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 from harness.chaos.faults.base import Trait
-from harness.errors import HarnessWarning, InvariantViolation, UsageError, Violation, messages
+from harness.errors import (
+    InvariantViolation,
+    MissingEvidence,
+    UsageError,
+    Violation,
+    messages,
+)
+from harness.intents import intent_of
+from harness.roles import LOOKUP, MARKET_DATA
 
 if TYPE_CHECKING:
     from harness.chaos.engine import Chaos
@@ -42,6 +48,8 @@ __all__ = [
     "context_for",
     "evaluate",
     "invariant",
+    "is_optional",
+    "markdown_table",
     "parse_spec",
 ]
 
@@ -147,55 +155,57 @@ def _identity(entry: JournalEntry) -> str:
 # -- the invariants ------------------------------------------------------------------------
 
 
+def _ambiguous(entry: JournalEntry) -> bool:
+    """The order exists (its responder answered with success), but the client did not get
+    a good acknowledgement: lost, timed out, cut, or replaced by an error."""
+    if not entry.took_effect:
+        return False
+    return not entry.delivered or entry.failed
+
+
+def _informed(entry: JournalEntry) -> bool:
+    """A lookup whose answer reached the client: it can tell whether its order exists."""
+    return entry.role in LOOKUP and entry.delivered and not entry.failed
+
+
 @invariant(
     "no_duplicate_orders",
-    holds_when="no order was placed twice for one intent (a resend after a lost ack)",
-    needs=("exchange",),
+    holds_when=(
+        "no order was placed twice for one intent: after an ambiguous outcome (ack lost, "
+        "timeout, disconnect, 5xx after the order existed), the client looked the order "
+        "up before sending it again"
+    ),
 )
 def no_duplicate_orders(ctx: InvariantContext) -> list[Violation]:
-    exchange = _exchange(ctx)
+    """Judged on ``order_place`` requests in the journal, by intent (symbol, side, type,
+    quantity, price), whatever client order ids, timestamps and signatures the sends carry."""
     entries = ctx.journal
-    journal = {e.index: e for e in entries}
-    orders = sorted(
-        (o for o in exchange.orders.values() if o.request_index is not None),
-        key=lambda o: o.request_index,
-    )
+    fields = getattr(ctx.profile, "intent_fields", None)
+    places = [e for e in entries if e.role == "order_place" and e.attempt == 1]
+    intents = {e.index: intent_of(e, fields) for e in places}
     out = []
-    for first, second in itertools.pairwise(orders):
-        entry = journal.get(first.request_index)
-        if entry is None or entry.delivered:
-            continue  # the client got the first acknowledgement
-        same = (first.symbol, first.side, first.type, first.qty, first.price) == (
-            second.symbol,
-            second.side,
-            second.type,
-            second.qty,
-            second.price,
-        )
-        between = [e for e in entries if first.request_index < e.index < second.request_index]
-        resend = all(e.method == entry.method and e.path == entry.path for e in between)
-        if (
-            same
-            and resend
-            and (second.client_order_id is None or second.client_order_id == first.client_order_id)
-        ):
+    for first in places:
+        if not _ambiguous(first):
+            continue
+        for second in places:
+            if second.index <= first.index or intents[second.index] != intents[first.index]:
+                continue
+            between = [e for e in entries if first.index < e.index < second.index]
+            if any(_informed(e) for e in between):
+                break  # the client checked before sending the same order again
+            if not second.took_effect:
+                continue  # the exchange refused the second (a duplicate client order id)
+            outcome = first.error or first.client_outcome or f"HTTP {first.status}"
             out.append(
                 Violation(
                     "no_duplicate_orders",
-                    f"order {second.order_id} repeats order {first.order_id}, whose acknowledgement "
-                    f"the client never received ({entry.error or entry.client_outcome})",
-                    [
-                        {"order": first.to_dict()},
-                        {"order": second.to_dict()},
-                        _brief(entry),
-                        *(
-                            _brief(journal[second.request_index])
-                            for _ in [0]
-                            if second.request_index in journal
-                        ),
-                    ],
+                    f"request {second.index} placed the same order as request {first.index} "
+                    f"({intents[first.index]}), whose acknowledgement the client never got "
+                    f"({outcome}), without looking it up in between: the exchange holds both",
+                    [{"intent": str(intents[first.index])}, _brief(first), _brief(second)],
                 )
             )
+            break
     return out
 
 
@@ -244,40 +254,36 @@ def orders_reconciled(ctx: InvariantContext) -> list[Violation]:
 
 @invariant(
     "no_trade_on_invalid_data",
-    holds_when="no order after corrupted/stale/truncated market data, before valid data again",
-    needs=("exchange",),
+    holds_when=(
+        "no order was placed after the client received market data a fault made invalid "
+        "(corrupted, cut, stale), before valid data from that endpoint replaced it"
+    ),
 )
 def no_trade_on_invalid_data(ctx: InvariantContext) -> list[Violation]:
-    exchange = _exchange(ctx)
-    journal = ctx.journal
-    tainted: dict[str, JournalEntry] = {}  # path -> the bad response the client holds
-    creators = {o.request_index: o for o in exchange.orders.values() if o.request_index is not None}
+    """Judged on the journal by roles: market data (bars, ticker, book, trades) delivered
+    with a ``taints_data`` fault taints its endpoint until a clean answer from it; an
+    ``order_place`` that took effect meanwhile is a violation."""
+    tainted: dict[str, JournalEntry] = {}  # route -> the bad answer the client holds
     out = []
-    for entry in journal:
-        if (
-            entry.method == "GET"
-            and entry.delivered
-            and entry.status is not None
-            and entry.status < 400
-        ):
-            bad = [f for f in entry.faults if f.has(Trait.TAINTS_DATA)]
-            if bad:
-                tainted[entry.path] = entry
+    for entry in ctx.journal:
+        if entry.role in MARKET_DATA and entry.delivered and not entry.failed:
+            if any(f.has(Trait.TAINTS_DATA) for f in entry.faults):
+                tainted[entry.route or entry.path] = entry
             else:
-                tainted.pop(entry.path, None)
-        order = creators.get(entry.index)
-        if order is not None and tainted:
+                tainted.pop(entry.route or entry.path, None)
+        if entry.role == "order_place" and entry.took_effect and tainted:
             causes = sorted(tainted.values(), key=lambda e: e.index)
             out.append(
                 Violation(
                     "no_trade_on_invalid_data",
-                    f"order {order.order_id} was placed after the client received invalid data from "
+                    f"request {entry.index} placed an order after the client received invalid "
+                    "data from "
                     + ", ".join(
                         f"{e.path} (request {e.index}: {', '.join(_fault_names(e))})"
                         for e in causes
                     )
                     + " and before valid data replaced it",
-                    [{"order": order.to_dict()}, *(_brief(e) for e in causes), _brief(entry)],
+                    [*(_brief(e) for e in causes), _brief(entry)],
                 )
             )
     return out
@@ -359,8 +365,9 @@ def _waits(
 ) -> list[Violation]:
     out = []
     journal = ctx.journal
+    reported: set[int] = set()  # early requests already held against an earlier wait
     for i, entry in enumerate(journal):
-        if entry.status not in statuses or not entry.delivered:
+        if entry.status not in statuses or not entry.delivered or entry.index in reported:
             continue
         wait = _retry_after(entry)
         if wait is None:
@@ -371,6 +378,7 @@ def _waits(
             e for e in journal[i + 1 :] if e.t < until - 0.001 and e.attempt == 1 and in_scope(e)
         ]
         if early:
+            reported.update(e.index for e in early)
             first = early[0]
             out.append(
                 Violation(
@@ -400,31 +408,65 @@ def no_requests_while_banned(ctx: InvariantContext) -> list[Violation]:
     return _waits(ctx, (418,), "no_requests_while_banned", "ban")
 
 
+def _bursts(ctx: InvariantContext) -> list[tuple[float, FaultEvent]]:
+    """When each burst of consecutive faulted requests ended (the client could try again
+    from then on), with the burst's first fault: a burst ends when its last request ends,
+    or, for one that never answered, when the client sent its next request."""
+    journal = ctx.journal
+    out: list[tuple[float, FaultEvent]] = []
+    burst: list[JournalEntry] = []
+
+    def close(next_start: float | None) -> None:
+        if not burst:
+            return
+        last = burst[-1]
+        end = next_start if next_start is not None else last.t
+        if last.duration is not None:
+            end = last.t + last.duration
+        out.append((end, burst[0].faults[0]))
+        burst.clear()
+
+    for entry in journal:
+        if entry.faults:
+            burst.append(entry)
+        else:
+            close(entry.t)
+    close(None)
+    for event in ctx.fault_log:
+        if event.index is None:  # a toxic: no request of its own
+            out.append((event.t, event))
+    return out
+
+
 @invariant(
     "recovers_within",
-    holds_when="after the last fault, the client completes a good cycle within the bound",
+    holds_when=(
+        "after each burst of consecutive faults, a good trading cycle completes within "
+        "the bound (measured from the end of the burst)"
+    ),
     needs=("cycles",),
 )
 def recovers_within(ctx: InvariantContext, seconds: float = 10.0) -> list[Violation]:
-    """After every fault, a good cycle completes within ``seconds`` (or the test ends first).
-
-    A fault followed by no good cycle at all counts until the moment of the check: a client
-    stuck on a hung request is caught, a client that keeps trading under constant latency
-    is not.
-    """
-    cycles = ctx.cycles or []
+    """After each burst of faults, a good cycle completes within ``seconds`` of the burst's
+    end (a client with a 2 s timeout facing two hangs in a row has until 4 s plus the bound).
+    A burst followed by no good cycle counts until the check: a client stuck on a hung
+    request is caught; one that keeps trading under constant latency is not."""
+    if seconds <= 0:
+        raise UsageError(
+            messages.bad_invariant_argument("recovers_within", "seconds", seconds, "> 0")
+        )
     t0 = ctx.server.t0
-    done = sorted(c - t0 for c in cycles)
+    done = sorted(c - t0 for c in ctx.cycles or [])
     end = ctx.server.now()
-    worst: tuple[float, dict[str, Any], float | None] | None = None
-    for line in ctx.fault_log:
-        after = next((c for c in done if c >= line.t), None)
-        took = (after if after is not None else end) - line.t
+    worst: tuple[float, float, FaultEvent, float | None] | None = None
+    for burst_end, event in _bursts(ctx):
+        after = next((c for c in done if c >= burst_end), None)
+        took = (after if after is not None else end) - burst_end
         if took > seconds and (worst is None or took > worst[0]):
-            worst = (took, line, after)
+            worst = (took, burst_end, event, after)
     if worst is None:
         return []
-    took, line, after = worst
+    took, burst_end, event, after = worst
     how = (
         f"the next good cycle came {took:.2f} s later"
         if after is not None
@@ -433,52 +475,49 @@ def recovers_within(ctx: InvariantContext, seconds: float = 10.0) -> list[Violat
     return [
         Violation(
             "recovers_within",
-            f"after the {line.kind} fault at t={line.t:.3f} s (request {line.index}) {how}; "
-            f"the bound is {seconds:g} s",
-            [line.to_dict()],
+            f"after the faults that began with {event.kind} at t={event.t:.3f} s (request "
+            f"{event.index}) and ended at t={burst_end:.3f} s, {how}; the bound is {seconds:g} s",
+            [event.to_dict()],
         )
     ]
 
 
 @invariant(
     "no_unhandled_gap",
-    holds_when="after a lost, skipped or reordered stream update, the client resynced before trading",
-    needs=("exchange",),
+    holds_when=(
+        "after a stream lost, skipped or reordered an update, the client resynced its book "
+        "(a REST snapshot) before its next order"
+    ),
 )
 def no_unhandled_gap(
     ctx: InvariantContext, snapshot_path: str | None = None, grace_s: float = 0.1
 ) -> list[Violation]:
-    """After a stream lost, skipped or reordered an update, the client rebuilt its book from
-    the REST snapshot before it placed its next order. A lost update shows only when the next
-    one arrives, so orders within ``grace_s`` of the fault are not held against the client."""
-    exchange = _exchange(ctx)
-    path = snapshot_path or getattr(ctx.profile, "snapshot_path", "") or "/v1/book"
+    """After a ``breaks_sequence`` fault on a stream, the client fetched a book snapshot
+    (role ``book``, or ``snapshot_path``) before it placed its next order. A lost update
+    shows only when the next one arrives, so orders within ``grace_s`` of the fault are not
+    held against the client."""
     journal = ctx.journal
-    by_index = {e.index: e for e in journal}
-    snapshots = [e.t for e in journal if e.method == "GET" and e.path == path and e.delivered]
-    orders = sorted(
-        (
-            (by_index[o.request_index].t, o)
-            for o in exchange.orders.values()
-            if o.request_index in by_index
-        ),
-        key=lambda pair: pair[0],
-    )
+
+    def snapshot(e: JournalEntry) -> bool:
+        chosen = e.path == snapshot_path if snapshot_path else e.role == "book"
+        return chosen and e.delivered and not e.failed
+
+    snapshots = [e.t for e in journal if snapshot(e)]
+    orders = [e for e in journal if e.role == "order_place" and e.took_effect]
     out = []
     for line in ctx.fault_log:
         if not line.has(Trait.BREAKS_SEQUENCE):
             continue
-        nxt = next(((t, o) for t, o in orders if t > line.t + grace_s), None)
+        nxt = next((e for e in orders if e.t > line.t + grace_s), None)
         if nxt is None:
             continue
-        placed_at, order = nxt
-        if not any(line.t < t < placed_at for t in snapshots):
+        if not any(line.t < t < nxt.t for t in snapshots):
             out.append(
                 Violation(
                     "no_unhandled_gap",
-                    f"after a {line.kind} on {line.path} (t={line.t:.3f} s) order {order.order_id} was "
-                    f"placed at t={placed_at:.3f} s without a resync from {path}",
-                    [line.to_dict(), {"order": order.to_dict()}],
+                    f"after a {line.kind} on {line.path} (t={line.t:.3f} s) request {nxt.index} "
+                    f"placed an order at t={nxt.t:.3f} s without a resync from a book snapshot",
+                    [line.to_dict(), _brief(nxt)],
                 )
             )
     return out
@@ -516,7 +555,8 @@ def _exchange(ctx: InvariantContext) -> FakeExchange:
 
 
 def parse_spec(spec: str | Mapping[str, Mapping[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """``"name"`` or ``{"name": {argument: value}}`` -> (name, arguments), checked."""
+    """``"name"`` or ``{"name": {argument: value}}`` -> (name, arguments), checked.
+    ``optional: true`` among the arguments (see :func:`is_optional`) is not passed on."""
     if isinstance(spec, str):
         name, args = spec, {}
     elif isinstance(spec, Mapping) and len(spec) == 1:
@@ -524,6 +564,11 @@ def parse_spec(spec: str | Mapping[str, Mapping[str, Any]]) -> tuple[str, dict[s
         args = dict(raw or {})
     else:
         raise UsageError(messages.bad_invariant_spec(spec))
+    optional = args.pop("optional", False)
+    if not isinstance(optional, bool):
+        raise UsageError(
+            messages.bad_invariant_argument(str(name), "optional", optional, "true or false")
+        )
     if name not in INVARIANTS:
         near = get_close_matches(str(name), list(INVARIANTS), n=1)
         raise UsageError(messages.unknown_invariant(str(name), near, list(INVARIANTS)))
@@ -577,48 +622,72 @@ def context_for(chaos: Chaos, exchange: Any = None, client: Any = None) -> Invar
     )
 
 
+def is_optional(spec: str | Mapping[str, Mapping[str, Any]]) -> bool:
+    """``{name: {optional: true}}``: the invariant is checked only when the test gives it
+    its evidence (otherwise a test that gives none fails, saying what is missing)."""
+    if isinstance(spec, Mapping) and len(spec) == 1:
+        args = next(iter(spec.values())) or {}
+        return bool(isinstance(args, Mapping) and args.get("optional"))
+    return False
+
+
 def checkable(
     specs: Iterable[str | Mapping[str, Mapping[str, Any]]], ctx: InvariantContext
-) -> tuple[list[str | Mapping[str, Mapping[str, Any]]], list[str]]:
-    """Split specs into those the context can check and the names of those it cannot."""
+) -> tuple[list[str | Mapping[str, Mapping[str, Any]]], dict[str, list[str]]]:
+    """Split specs into those the context can check and, for the others, what evidence
+    each lacks (by invariant name)."""
     ok: list[str | Mapping[str, Mapping[str, Any]]] = []
-    skipped: list[str] = []
+    lacking: dict[str, list[str]] = {}
     for spec in specs:
         name, _ = parse_spec(spec)
-        if ctx.missing(INVARIANTS[name].needs):
-            skipped.append(name)
+        missing = ctx.missing(INVARIANTS[name].needs)
+        if missing:
+            lacking[name] = missing
         else:
             ok.append(spec)
-    return ok, skipped
+    return ok, lacking
 
 
-def check_after_test(chaos: Chaos) -> None:
-    """What the pytest plugin runs when a chaos test ends: the invariants of its scenarios,
-    unless the test judged them itself (``chaos.violations()``)."""
+def check_after_test(chaos: Chaos, *, invariants: bool = True) -> str | None:
+    """What the pytest plugin runs when a chaos test passed.
+
+    Returns why the test tested nothing when a scenario it loaded fired no fault (the
+    plugin skips it, or fails it under ``--chaos-strict``); otherwise judges the
+    scenarios' invariants and raises :class:`InvariantViolation`, or
+    :class:`MissingEvidence` when the test gave an invariant none of the evidence it needs
+    (unless the scenario marks it ``optional``). Nothing when the test judged them itself
+    (``chaos.violations()``)."""
     __tracebackhide__ = True
     if chaos.judged:
-        return
+        return None
+    inert = chaos.inert()
+    if inert:
+        return messages.inert_scenarios(inert, chaos.targets(inert), chaos.called())
     specs = [spec for scenario in chaos.scenarios for spec in scenario.invariants]
-    if not specs:
-        return
+    if not specs or not invariants:
+        return None
     ctx = context_for(chaos)
-    specs, skipped = checkable(specs, ctx)
-    if skipped:
-        warnings.warn(HarnessWarning(messages.invariants_not_checked(skipped)), stacklevel=2)
+    required = [spec for spec in specs if not is_optional(spec)]
+    _, lacking = checkable(required, ctx)
+    if lacking:
+        raise MissingEvidence(lacking, EVIDENCE)
+    specs, _ = checkable(specs, ctx)
     chaos.judged = True
     check_invariants(specs, ctx)
+    return None
 
 
 def names(violations: Iterable[Violation]) -> set[str]:
     return {v.invariant for v in violations}
 
 
-def _table() -> str:
-    rows = ["| name | holds when | needs |", "| --- | --- | --- |"]
+def markdown_table() -> str:
+    """The registry as a Markdown table (the module docstring and README.md show it)."""
+    rows = ["| invariant | holds when | evidence beyond the journal |", "| --- | --- | --- |"]
     for entry in INVARIANTS.values():
-        needs = ", ".join(entry.needs) or "the journal and fault log"
-        rows.append(f"| ``{entry.title()}`` | {entry.holds_when} | {needs} |")
-    return "\n".join(rows) + "\n"
+        needs = ", ".join(f"`{n}`" for n in entry.needs) or "none"
+        rows.append(f"| `{entry.title()}` | {entry.holds_when} | {needs} |")
+    return "\n".join(rows)
 
 
-__doc__ = (__doc__ or "") + "\n" + _table()
+__doc__ = (__doc__ or "") + "\n" + markdown_table() + "\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.errors import messages
 
-__all__ = ["FIXTURES", "MARKERS", "OPTIONS", "Option", "register", "seed_arg"]
+__all__ = ["FIXTURES", "INI", "MARKERS", "OPTIONS", "Option", "register", "seed_arg"]
 
 FIXTURES = frozenset(
     {
@@ -79,6 +79,11 @@ OPTIONS: tuple[Option, ...] = (
         {"metavar": "I/N"},
     ),
     Option(
+        "--chaos-strict",
+        "fail (instead of skip) a test whose scenario fired no fault: it tested nothing",
+        {"action": "store_true", "default": False},
+    ),
+    Option(
         "--chaos-scenarios",
         "scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
         "folders or globs (default: the built-in library plus ./scenarios)",
@@ -91,11 +96,26 @@ MARKERS: tuple[str, ...] = (
     "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
     "exchange(profile): the API profile of mock_exchange (generic, binance-spot)",
     "mock_server(backend='inprocess'): serve mock_server in-process or on a socket",
+    "chaos_cassette(path, backend='inprocess', match_on=None): serve a VCR.py cassette (or a "
+    ".har file; relative to the test file or the rootdir) from the test's mock_server",
 )
 
 
+INI: tuple[tuple[str, str, str], ...] = (
+    (
+        "chaos_roles",
+        "files mapping routes to roles (TOML or YAML, relative to the rootdir), beside "
+        "[tool.chaos-harness.roles] in pyproject.toml",
+        "args",
+    ),
+)
+"""ini settings: (name, help, type)."""
+
+
 def register(parser: Any) -> None:
-    """Add the options to a pytest ``Parser``."""
+    """Add the options and ini settings to a pytest ``Parser``."""
     group = parser.getgroup("chaos", "trading-chaos-harness")
     for option in OPTIONS:
         group.addoption(option.flag, help=option.help, **option.kwargs)
+    for name, text, kind in INI:
+        parser.addini(name, text, type=kind, default=[] if kind == "args" else None)

@@ -22,16 +22,14 @@ if TYPE_CHECKING:
     from harness.market import MarketData
     from harness.mock.server import MockServer
     from harness.scenario import Scenario
-    from harness.toxiproxy import ProxySet, ToxiproxyServer
 
-__all__ = ["run_seed"]
+__all__ = ["item_state", "run_seed", "scenarios_of", "session_of"]
 
 _SESSION = pytest.StashKey[ChaosSession]()
 _STATE = pytest.StashKey[ItemState]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    options.register(parser)
+pytest_addoption = options.register  # the hook takes (parser), as register does
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,6 +63,10 @@ def run_seed(config: pytest.Config) -> int:
     return config.stash[_SESSION].run_seed
 
 
+def session_of(config: pytest.Config) -> ChaosSession:
+    return config.stash[_SESSION]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     sweep = config.stash[_SESSION].sweep
@@ -91,7 +93,7 @@ def _uses_harness(item: pytest.Item) -> bool:
     return item.get_closest_marker("chaos") is not None or not options.FIXTURES.isdisjoint(names)
 
 
-def _state(item: pytest.Item) -> ItemState:
+def item_state(item: pytest.Item) -> ItemState:
     """What the plugin keeps of this test (made on first use)."""
     if _STATE not in item.stash:
         params = dict(getattr(getattr(item, "callspec", None), "params", {}))
@@ -109,15 +111,17 @@ def _state(item: pytest.Item) -> ItemState:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """A chaos test that passed is then judged by its scenarios' invariants: a violation
-    fails the test itself (not its teardown)."""
+    """A test whose scenario fired nothing is skipped (--chaos-strict: failed); a chaos test
+    is then judged by its scenarios' invariants: a violation fails the test itself."""
     __tracebackhide__ = True
     result = yield
-    chaos = _state(item).chaos
-    if chaos is not None and item.get_closest_marker("chaos") is not None:
+    chaos = item_state(item).chaos
+    if chaos is not None:
         from harness.invariants import check_after_test
 
-        check_after_test(chaos)
+        inert = check_after_test(chaos, invariants=item.get_closest_marker("chaos") is not None)
+        if inert is not None:
+            (pytest.fail if item.config.stash[_SESSION].strict else pytest.skip)(inert)
     return result
 
 
@@ -126,7 +130,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    state = _state(item)
+    state = item_state(item)
     state.note(report.when, report.outcome, report.duration, call.excinfo and call.excinfo.value)
     if _uses_harness(item):
         session = item.config.stash[_SESSION]
@@ -142,8 +146,7 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(autouse=True)
 def _chaos_autouse(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Block live endpoints for every test using the harness (see --chaos-allow-network);
-    give a test marked ``chaos_scenario`` its chaos even when it does not ask for it."""
+    """Block live endpoints in tests using the harness; give chaos_scenario tests their chaos."""
     if request.config.getoption("--chaos-allow-network") or not _uses_harness(request.node):
         yield
         return
@@ -158,7 +161,7 @@ def _chaos_autouse(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     """This test's seed: derived from the run seed and the node id (same under any -n)."""
-    return _state(request.node).test_seed
+    return item_state(request.node).test_seed
 
 
 @pytest.fixture
@@ -178,14 +181,24 @@ def mock_server_url() -> str:
 
 
 def _served(request: pytest.FixtureRequest, url: str, seed: int, socket: bool) -> Iterator[Any]:
-    """A MockServer; an unmatched request fails the test at teardown unless it already failed."""
+    """A MockServer (with the test's chaos_cassette recordings); an unmatched request fails
+    the test at teardown unless it already failed."""
     __tracebackhide__ = True
     from harness.mock.server import MockServer
 
-    server = MockServer(url, seed=seed)
+    config, node = request.config, request.node
+    roles = session_of(config).roles(config.rootpath, config.getini("chaos_roles"))
+    server = MockServer(url, seed=seed, roles=roles or None)
+    marked = [(m.args, m.kwargs) for m in reversed(list(node.iter_markers("chaos_cassette")))]
+    if marked:
+        from harness.recordings import load_marked
+
+        socket = (
+            load_marked(server, marked, [node.path.parent, config.rootpath]) == "socket" or socket
+        )
     with server.serve_in_thread() if socket else server.intercept():
         yield server
-    if not _state(request.node).failed:
+    if not item_state(node).failed:
         server.verify()
 
 
@@ -217,7 +230,7 @@ def scenario(request: pytest.FixtureRequest) -> Scenario:
     return request.param  # type: ignore[no-any-return]
 
 
-def _scenarios_of(request: pytest.FixtureRequest) -> list[Scenario]:
+def scenarios_of(request: pytest.FixtureRequest) -> list[Scenario]:
     """Its chaos_scenario markers' scenarios, then its scenario parameter."""
     from harness.scenario import resolve
 
@@ -237,9 +250,9 @@ def chaos(
 
     node, session = request.node, request.config.stash[_SESSION]
     engine = Chaos(mock_server, chaos_seed, run_seed=session.run_seed, test=node.nodeid)
-    for loaded in _scenarios_of(request):
+    for loaded in scenarios_of(request):
         engine.load(loaded)
-    _state(node).chaos = engine
+    item_state(node).chaos = engine
     try:
         yield engine
     finally:
@@ -258,42 +271,5 @@ def mock_exchange(
     marker = request.node.get_closest_marker("exchange")
     if profile is None and marker is not None:
         profile = marker.args[0] if marker.args else marker.kwargs.get("profile")
-    return MockExchange.create(profile or "generic", seed=chaos_seed, server=mock_server)
-
-
-@pytest.fixture(scope="session")
-def toxiproxy_server(pytestconfig: pytest.Config) -> Iterator[ToxiproxyServer]:
-    """A real Toxiproxy server for this process (each xdist worker has its own)."""
-    from harness.toxiproxy import ToxiproxyServer
-
-    server = ToxiproxyServer.from_environment(pytestconfig.rootpath)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def toxiproxy(
-    request: pytest.FixtureRequest, toxiproxy_server: ToxiproxyServer
-) -> Iterator[ProxySet]:
-    """This test's proxies from toxiproxy.json, with its scenarios' toxics applied and logged."""
-    from harness.toxiproxy import project_proxies
-
-    config, node, session = request.config, request.node, request.config.stash[_SESSION]
-    chaos = _state(node).chaos
-    if chaos is None and "chaos" in request.fixturenames:
-        chaos = request.getfixturevalue("chaos")
-    with project_proxies(
-        toxiproxy_server,
-        config.rootpath,
-        worker=str(getattr(config, "workerinput", {}).get("workerid", "main")),
-        nodeid=node.nodeid,
-        mock_server=lambda: request.getfixturevalue("mock_server_socket"),
-        scenarios=_scenarios_of(request),
-        log=chaos.log if chaos is not None else session.standalone_log(node.nodeid),
-    ) as proxies:
-        yield proxies
-    if chaos is None and proxies.log is not None:
-        session.write_log(proxies.log)
+    root = request.config.rootpath
+    return MockExchange.create(profile or "generic", seed=chaos_seed, server=mock_server, root=root)

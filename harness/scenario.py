@@ -374,8 +374,17 @@ def _problem_for_error(
     return ScenarioProblem(file, _line_for(lines, path), _format_loc(loc), message)
 
 
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario YAML; every problem in one :class:`ScenarioError`."""
+_M = typing.TypeVar("_M", bound=BaseModel)
+
+_SHAPES = {
+    "scenario": "a scenario is a mapping with name, description and faults",
+    "profile": "a profile is a mapping with name, base_url and routes",
+}
+
+
+def validate_yaml_model(text: str, source: str, model: type[_M], what: str = "scenario") -> _M:
+    """Parse YAML and validate it with a pydantic model; every problem in one
+    :class:`ScenarioError`, each with its ``file:line: field: message``."""
     problems: list[ScenarioProblem] = []
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -385,22 +394,15 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         line = mark.line + 1 if mark is not None else None
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
         raise ScenarioError(
-            [ScenarioProblem(source, line, "", f"invalid YAML: {message}")]
+            [ScenarioProblem(source, line, "", f"invalid YAML: {message}")], what
         ) from None
     except Exception as exc:
-        raise ScenarioError([ScenarioProblem(source, None, "", f"invalid YAML: {exc}")]) from None
+        problem = ScenarioProblem(source, None, "", f"invalid YAML: {exc}")
+        raise ScenarioError([problem], what) from None
     if node is None or not isinstance(data, Mapping):
         kind = "empty" if data is None else type(data).__name__
-        raise ScenarioError(
-            [
-                ScenarioProblem(
-                    source,
-                    1,
-                    "",
-                    f"a scenario is a mapping with name, description and faults (got {kind})",
-                )
-            ]
-        )
+        shape = _SHAPES.get(what, f"a {what} is a mapping")
+        raise ScenarioError([ScenarioProblem(source, 1, "", f"{shape} (got {kind})")], what)
     lines: dict[Path_, int] = {}
     duplicates: list[tuple[Path_, int, str]] = []
     _index_nodes(node, (), lines, duplicates)
@@ -408,19 +410,24 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     if any(not isinstance(k, str) for k in data):
         bad = [k for k in data if not isinstance(k, str)]
         problems.append(ScenarioProblem(source, 1, "", f"keys must be strings (got {bad!r})"))
-        raise ScenarioError(problems)
-    model = scenario_model()
+        raise ScenarioError(problems, what)
     try:
-        scenario = model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as exc:
         problems.extend(
             _problem_for_error(err, data, lines, source, model)
             for err in exc.errors(include_url=False)
         )
         problems.sort(key=lambda p: (p.line or 0, p.field))
-        raise ScenarioError(problems) from None
+        raise ScenarioError(problems, what) from None
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(problems, what)
+    return result
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario YAML; every problem in one :class:`ScenarioError`."""
+    scenario = validate_yaml_model(text, source, scenario_model())
     scenario._source = source
     return scenario
 

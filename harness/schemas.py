@@ -27,7 +27,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 from pandera.typing import Series
 
-from harness.errors import CheckFailure, MarketDataError
+from harness.errors import CheckFailure, MarketDataError, messages
 
 __all__ = [
     "KLINE_COLUMNS",
@@ -238,12 +238,31 @@ def _to_time(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, failed
 
 
-def _frame(payload: Any, columns: Columns | None, schema: Schema) -> pd.DataFrame:
+def _unwrap(payload: Any, wrapper: str | None) -> Any:
+    """The list under ``wrapper`` (a key, or ``a.b`` for a nested one)."""
+    if wrapper is None:
+        return payload
+    for key in wrapper.split("."):
+        if not isinstance(payload, Mapping) or key not in payload:
+            found = sorted(payload) if isinstance(payload, Mapping) else type(payload).__name__
+            raise KeyError(f"no {key!r} in the payload (has {found})")
+        payload = payload[key]
+    return payload
+
+
+def _frame(
+    payload: Any, columns: Columns | None, schema: Schema, wrapper: str | None = None
+) -> pd.DataFrame:
     if isinstance(payload, pd.DataFrame):
         frame = payload.copy()
         return frame.rename(columns=dict(columns)) if isinstance(columns, Mapping) else frame
     if isinstance(payload, (bytes, bytearray, str)):
         payload = json.loads(payload)
+    payload = _unwrap(payload, wrapper)
+    if isinstance(payload, Mapping):
+        raise TypeError(
+            messages.wrapped_payload([k for k, v in payload.items() if isinstance(v, list)])
+        )
     if not isinstance(payload, list):
         raise TypeError(
             "expected a DataFrame, a list of objects or a list of rows, "
@@ -327,19 +346,28 @@ def validate_edge(
     payload: Any,
     schema: Schema,
     *,
-    source: str = "market data",
+    source: str | None = None,
     columns: Columns | None = None,
+    wrapper: str | None = None,
+    profile: Any = None,
+    role: str | None = None,
 ) -> pd.DataFrame:
     """Validate market data where it enters the client; return the coerced DataFrame.
 
     ``payload``: a DataFrame, a list of dicts, a list of rows (with ``columns``, a list of
     names by position or ``{position: name}``; OHLCV rows default to :data:`KLINE_COLUMNS`),
-    or the raw JSON body. ``columns`` given as a dict renames the keys of dicts.
+    or the raw JSON body. ``columns`` given as a dict renames the keys of dicts (the API's
+    name -> the contract's: ``{"t": "ts", "o": "open"}``); ``wrapper`` names the key the
+    rows are under (``{"candles": [...]}``). ``profile`` and ``role``: take both from an
+    API profile that declares them (a custom profile's ``response`` of that role).
     Raises :class:`MarketDataError` naming ``source`` and listing every failed check.
     """
     name = schema.__name__
+    edge = profile.edge_options(role) if role and hasattr(profile, "edge_options") else {}
+    wrapper = wrapper if wrapper is not None else edge.get("wrapper")
+    columns = columns if columns is not None else edge.get("columns")
     try:
-        frame = _frame(payload, columns, schema)
+        frame = _frame(payload, columns, schema, wrapper)
     except (TypeError, ValueError, KeyError, IndexError) as exc:
         raise MarketDataError.unreadable(source, name, str(exc)) from None
     frame.columns = [str(c) for c in frame.columns]
@@ -371,27 +399,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def validated(
-    schema: Schema, *, source: str | None = None, columns: Columns | None = None
+    schema: Schema,
+    *,
+    source: str | None = None,
+    columns: Columns | None = None,
+    wrapper: str | None = None,
 ) -> Callable[[F], F]:
     """Decorate a sync or async function returning market data: its result goes through
     :func:`validate_edge`, and the caller gets the validated DataFrame."""
 
     def decorate(fn: F) -> F:
-        label = source or fn.__qualname__
+        options = {"source": source or fn.__qualname__, "columns": columns, "wrapper": wrapper}
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> pd.DataFrame:
-                return validate_edge(
-                    await fn(*args, **kwargs), schema, source=label, columns=columns
-                )
+            async def async_wrapped(*args: Any, **kwargs: Any) -> pd.DataFrame:
+                return validate_edge(await fn(*args, **kwargs), schema, **options)
 
-            return async_wrapper  # type: ignore[return-value]
+            return async_wrapped  # type: ignore[return-value]
 
         @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> pd.DataFrame:
-            return validate_edge(fn(*args, **kwargs), schema, source=label, columns=columns)
+        def wrapped(*args: Any, **kwargs: Any) -> pd.DataFrame:
+            return validate_edge(fn(*args, **kwargs), schema, **options)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapped  # type: ignore[return-value]
 
     return decorate

@@ -20,6 +20,7 @@ from harness.seeding import in_shard, new_run_seed, parse_shard, seed_for_test
 
 if TYPE_CHECKING:
     from harness.chaos.engine import Chaos
+    from harness.roles import RoleMap
     from harness.scenario import Scenario
 
 __all__ = ["ChaosSession", "ItemState"]
@@ -47,7 +48,7 @@ class ItemState:
     def note(self, when: str, outcome: str, duration: float, exc: BaseException | None) -> None:
         """One phase's result; the first failure's exception is kept for the report."""
         self.phases[when] = (outcome, duration)
-        if outcome == "failed" and exc is not None and self.failure[0] is None:
+        if outcome != "passed" and exc is not None and self.failure[0] is None:
             from harness.report import failure_of
 
             self.failure = failure_of(exc)
@@ -61,9 +62,12 @@ class ChaosSession:
     records: FaultLogWriter | None = None
     sweep: int = 0
     shard: tuple[int, int] | None = None
+    strict: bool = False
+    """--chaos-strict: a scenario that fired nothing fails its test instead of skipping it."""
     args: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     _scenarios: list[Scenario] | None = None
+    _roles: RoleMap | None = None
 
     @classmethod
     def start(
@@ -74,6 +78,7 @@ class ChaosSession:
         report_dir: str | None = None,
         sweep: int | None = None,
         shard: str | None = None,
+        strict: bool = False,
         args: list[str] | None = None,
         workerinput: Mapping[str, Any] | None = None,
     ) -> ChaosSession:
@@ -97,6 +102,7 @@ class ChaosSession:
             records=FaultLogWriter(records, process) if records else None,
             sweep=sweep or 0,
             shard=parse_shard(shard) if shard else None,
+            strict=bool(strict),
             args=list(args or []),
         )
 
@@ -115,6 +121,7 @@ class ChaosSession:
             report_dir=getoption("--chaos-report"),
             sweep=getoption("--chaos-sweep"),
             shard=getoption("--chaos-shard"),
+            strict=getoption("--chaos-strict"),
             workerinput=workerinput,
         )
 
@@ -125,6 +132,14 @@ class ChaosSession:
 
             self._scenarios = select_scenarios(spec, project_root=root)
         return self._scenarios
+
+    def roles(self, root: str | Path, files: Iterable[str] = ()) -> RoleMap:
+        """The project's role map (``[tool.chaos-harness.roles]``, ``chaos_roles`` files)."""
+        if self._roles is None:
+            from harness.roles import load_role_map
+
+            self._roles = load_role_map(root, files)
+        return self._roles
 
     def worker_input(self) -> dict[str, Any]:
         """What an xdist worker needs from the controller."""

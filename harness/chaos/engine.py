@@ -185,6 +185,31 @@ class Chaos:
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
 
+    def inert(self) -> list[str]:
+        """Scenarios loaded into this chaos that fired no fault (nothing they describe
+        happened to the client: the test tested nothing of them)."""
+        fired = {event.scenario for event in self.log}
+        return [s.name for s in self.scenarios if s.name not in fired]
+
+    def targets(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """What each named scenario's faults (and toxics) aim at, in words."""
+        out: dict[str, list[str]] = {}
+        for scenario in self.scenarios:
+            if scenario.name in names:
+                out[scenario.name] = [
+                    f"{f.kind} on {f.match.pattern.describe()}" for f in scenario.faults
+                ] + [f"toxic {t.type} on the test's Toxiproxy proxies" for t in scenario.toxics]
+        return out
+
+    def called(self, limit: int = 8) -> list[str]:
+        """What the client called, most frequent first: ``GET /v1/ticker (ticker) x4``."""
+        counts: dict[tuple[str, str, str | None], int] = {}
+        for entry in self.server.journal:
+            key = (entry.method, entry.rel_path, entry.role)
+            counts[key] = counts.get(key, 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+        return [f"{m} {p} ({role or 'no role'}) x{n}" for (m, p, role), n in ranked]
+
     def violations(self) -> list[Violation]:
         """Judge the invariants of this test's scenarios now, and take over the verdict: the
         pytest plugin does not check them again when the test ends."""

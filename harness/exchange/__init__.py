@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.exchange.core import ExchangeOrder, FakeExchange, Fill, Instrument
 from harness.exchange.profiles import (
     PROFILES,
+    AlpacaProfile,
     BinanceFeed,
     BinanceSpotProfile,
     GenericFeed,
     GenericProfile,
     Profile,
+    ProfileRef,
     mount,
+    resolve_profile,
 )
 from harness.mock.server import DEFAULT_BASE_URL, MockServer
 
 __all__ = [
     "PROFILES",
+    "AlpacaProfile",
     "BinanceFeed",
     "BinanceSpotProfile",
     "ExchangeOrder",
@@ -28,7 +33,9 @@ __all__ = [
     "Instrument",
     "MockExchange",
     "Profile",
+    "ProfileRef",
     "mount",
+    "resolve_profile",
 ]
 
 
@@ -47,14 +54,16 @@ class MockExchange:
     @classmethod
     def create(
         cls,
-        profile: str = "generic",
+        profile: ProfileRef = "generic",
         *,
         seed: int = 0,
         base_url: str | None = None,
         server: MockServer | None = None,
+        root: str | Path | None = None,
     ) -> MockExchange:
-        kind = PROFILES.get(profile)
-        url = base_url or (kind.base_url if kind is not None else DEFAULT_BASE_URL)
-        server = server or MockServer(url, seed=seed)
-        exchange = FakeExchange(seed)
-        return cls(exchange, server, mount(server, exchange, profile))
+        """A FakeExchange with the routes of ``profile``: a name (``binance-spot``), a
+        profile YAML (relative to ``root``), or a Profile class."""
+        kind = resolve_profile(profile, root)
+        server = server or MockServer(base_url or kind.base_url or DEFAULT_BASE_URL, seed=seed)
+        exchange = FakeExchange(seed, instruments=kind.instruments(), balances=kind.balances())
+        return cls(exchange, server, mount(server, exchange, kind))

@@ -2,7 +2,8 @@
 
 Bounded (``maxlen``, default 10,000 entries) so a long chaos run does not grow without
 limit; ``journal.total`` keeps counting past the bound. Secrets are redacted when an
-entry is written: API-key headers, Authorization, and ``signature`` query parameters.
+entry is written, by the one policy of :mod:`harness.redaction`: API-key headers,
+Authorization, and secret query parameters and body fields (``signature``, ``apiKey``...).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from multidict import MultiDict
-
 from harness.mock.routes import Request, Response
+from harness.redaction import redact_body_text, redact_headers, redact_query
 
 if TYPE_CHECKING:
     from harness.faultlog import FaultEvent
@@ -24,8 +24,6 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "WireError",
-    "redact_headers",
-    "redact_query",
 ]
 
 WireErrorKind = Literal[
@@ -81,66 +79,6 @@ class ClientOutcome:
         return self.detail or self.kind
 
 
-REDACTED = "***"
-_SECRET_HEADERS = frozenset(
-    h.lower()
-    for h in (
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "x-mbx-apikey",
-        "api-key",
-        "apikey",
-        "x-api-key",
-        "ok-access-key",
-        "ok-access-sign",
-        "ok-access-passphrase",
-        "cb-access-key",
-        "cb-access-sign",
-        "cb-access-passphrase",
-        "x-bapi-api-key",
-        "x-bapi-sign",
-        "kc-api-key",
-        "kc-api-sign",
-        "kc-api-passphrase",
-        "api-sign",
-    )
-)
-_SECRET_PARAMS = frozenset(("signature", "sign", "apikey", "api_key", "secret", "passphrase"))
-
-
-def redact_headers(headers: Any) -> dict[str, str]:
-    """A plain dict of headers with secret values replaced by ``***``."""
-    return {k: (REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
-
-
-def redact_query(query: Any) -> dict[str, Any]:
-    """Query parameters as a dict (lists for repeated keys), secrets replaced."""
-    out: dict[str, Any] = {}
-    for key, value in query.items():
-        value = REDACTED if key.lower() in _SECRET_PARAMS else value
-        if key in out:
-            prev = out[key]
-            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
-        else:
-            out[key] = value
-    return out
-
-
-def _redact_body(body: bytes, content_type: str) -> str:
-    text = body.decode("utf-8", errors="replace")
-    if "x-www-form-urlencoded" in content_type and "=" in text:
-        from urllib.parse import parse_qsl, urlencode
-
-        pairs = parse_qsl(text, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            cleaned = MultiDict(
-                (k, REDACTED if k.lower() in _SECRET_PARAMS else v) for k, v in pairs
-            )
-            return urlencode(list(cleaned.items()))
-    return text
-
-
 @dataclass
 class JournalEntry:
     """One request: what was asked, what was answered (or raised), and the faults applied."""
@@ -184,7 +122,7 @@ class JournalEntry:
             path=request.path,
             params=redact_query(request.query),
             headers=redact_headers(request.headers),
-            body=_redact_body(request.body, request.headers.get("Content-Type", "")),
+            body=redact_body_text(request.body, request.headers.get("Content-Type", "")),
             route=route,
             attempt=request.attempt,
             role=request.role,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.errors import MockConfigError
+from harness.redaction import REDACTED, is_secret_key
 
 __all__ = [
     "All",
@@ -289,14 +290,20 @@ class Query(Pattern):
         for key, value in self.params.items():
             got = request.query.getall(key, [])
             if value not in got:
-                out.append(Mismatch(f"query {key}", value, ",".join(got) or "none"))
+                if is_secret_key(key):  # say only whether it was there
+                    seen = "a different value" if got else "none"
+                    out.append(Mismatch(f"query {key}", "the expected value", seen))
+                else:
+                    out.append(Mismatch(f"query {key}", value, ",".join(got) or "none"))
         return out
 
     def closeness(self, request: RequestLike) -> float:
         return 0.25 * sum(1 for k, v in self.params.items() if v in request.query.getall(k, []))
 
     def describe(self) -> str:
-        return "?" + "&".join(f"{k}={v}" for k, v in self.params.items())
+        return "?" + "&".join(
+            f"{k}={REDACTED if is_secret_key(k) else v}" for k, v in self.params.items()
+        )
 
 
 class Headers(Pattern):

@@ -57,6 +57,28 @@ class Request:
     role: str | None = None
     """The role of the route that matched (``bars``, ``order_place``...), once routed."""
 
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        url: str | URL,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        rel_path: str | None = None,
+    ) -> Request:
+        """A request from its parts (for responder unit tests, replay probes): the query is
+        read from the URL, ``rel_path`` defaults to the URL's path."""
+        url = URL(url)
+        return cls(
+            method.upper(),
+            url,
+            url.path,
+            MultiDictProxy(MultiDict(url.query)),
+            CIMultiDictProxy(CIMultiDict(headers or {})),
+            body,
+            rel_path=url.path if rel_path is None else rel_path,
+        )
+
     @property
     def params(self) -> MultiDictProxy[str]:
         """Alias of :attr:`query`, as aiohttp calls it."""
@@ -93,7 +115,7 @@ class Response:
         json: Any = None,
         body: bytes | str | None = None,
         text: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = None,
         reason: str | None = None,
     ) -> None:

@@ -20,6 +20,7 @@ from harness.mock.dialect import Dialect
 from harness.mock.journal import ClientOutcome, Journal, JournalEntry, WireError
 from harness.mock.routes import Request, Response, Route
 from harness.mock.signals import WireSignal
+from harness.redaction import redact_query
 from harness.roles import RoleMap
 
 __all__ = ["DEFAULT_BASE_URL", "ChaosHooks", "MockServer"]
@@ -220,7 +221,8 @@ class MockServer:
                     request.role = self.roles.role_for(request.method, request.rel_path)
                 return route
         misses = sorted((route.miss(request) for route in self.routes), key=lambda pair: -pair[0])
-        error = UnmatchedRequestError(request.method, str(request.url), [m for _, m in misses])
+        url = str(request.url.with_query(redact_query(request.query)))  # no secrets in errors
+        error = UnmatchedRequestError(request.method, url, [m for _, m in misses])
         self.unmatched.append(error)
         raise error
 
@@ -401,6 +403,37 @@ class MockServer:
 
     def __repr__(self) -> str:
         return f"<MockServer {self.url} routes={len(self.routes)}>"
+
+    # -- recordings (harness.recordings) --------------------------------------------------
+    @classmethod
+    def from_cassette(cls, path: Any, **options: Any) -> MockServer:
+        """A server answering a VCR.py cassette (YAML or JSON): its base URL is the first
+        recorded host, the others are aliases. ``options``: ``match_on`` (VCR.py's
+        matcher names; default method, scheme, host, port, path, query), ``roles``,
+        ``ignore_params``, and MockServer arguments (``seed``...)."""
+        from harness.recordings import server_from_recording
+
+        return server_from_recording(path, "cassette", server_class=cls, **options)
+
+    def load_cassette(self, path: Any, **options: Any) -> list[Route]:
+        """Add a VCR.py cassette's requests as routes (recorded answers in order, then the
+        last repeats); returns them. Options as :meth:`from_cassette`."""
+        from harness.recordings import load_recording
+
+        return load_recording(self, path, "cassette", **options)
+
+    @classmethod
+    def from_har(cls, path: Any, **options: Any) -> MockServer:
+        """A server answering a HAR 1.2 file; as :meth:`from_cassette`."""
+        from harness.recordings import server_from_recording
+
+        return server_from_recording(path, "har", server_class=cls, **options)
+
+    def load_har(self, path: Any, **options: Any) -> list[Route]:
+        """Add a HAR 1.2 file's requests as routes; as :meth:`load_cassette`."""
+        from harness.recordings import load_recording
+
+        return load_recording(self, path, "har", **options)
 
 
 def _base_url(value: str, argument: str) -> URL:

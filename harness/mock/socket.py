@@ -20,12 +20,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from multidict import CIMultiDictProxy, MultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
 from harness.errors import UnmatchedRequestError, UsageError, messages
 from harness.mock.routes import Request, Response
 from harness.mock.signals import ConnectionDrop, DribbledBody, TruncatedBody
+from harness.redaction import redact_query
 
 if TYPE_CHECKING:
     from harness.mock.server import MockServer
@@ -108,10 +109,13 @@ class SocketBackend:
         transport = web_request.transport
         try:
             response = await self.server.handle(request)
-        except UnmatchedRequestError as exc:
-            return web.json_response(
-                {"error": {"code": "unmatched_request", "message": str(exc)}}, status=599
-            )
+        except UnmatchedRequestError:
+            # An error in the API's own format that clients raise (never data, never a
+            # network error), secrets redacted; MockServer.verify fails the test at teardown.
+            target = request.url.with_query(redact_query(request.query)).path_qs
+            message = messages.unmatched_answer(request.method, target)
+            answer = self.server.dialect.error(404, "unmatched", message)
+            return _web_response(answer, web_request.method)
         except ConnectionDrop as drop:
             if transport is not None:
                 if drop.mode == "reset":
@@ -188,7 +192,9 @@ def _head(response: Response, framing: str) -> bytes:
 
 
 def _web_response(response: Response, method: str) -> web.Response:
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    headers = CIMultiDict(
+        (k, v) for k, v in response.headers.items() if k.lower() != "content-length"
+    )
     return web.Response(
         status=response.status,
         reason=response.reason,

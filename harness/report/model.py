@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.chaos.faults.base import Trait
 from harness.errors import messages
+from harness.redaction import redact_json, redact_text
 from harness.seeding import strip_sweep
 
 if TYPE_CHECKING:
@@ -42,12 +43,15 @@ class Evidence:
     scenarios: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     injected_ms: list[float] = field(default_factory=list)
+    inert: list[str] = field(default_factory=list)
+    """Scenarios the test loaded that fired no fault."""
 
     @classmethod
     def of(cls, chaos: Chaos) -> Evidence:
         return cls(
             faults=[event.to_dict() for event in chaos.log],
             scenarios=chaos.scenario_names,
+            inert=chaos.inert(),
             latencies_ms=[
                 round(e.duration * 1000, 3) for e in chaos.server.journal if e.duration is not None
             ],
@@ -64,8 +68,8 @@ def violation_dicts(violations: Sequence[Violation]) -> list[dict[str, Any]]:
     return [
         {
             "invariant": v.invariant,
-            "message": v.message,
-            "evidence": json.loads(json.dumps(v.evidence[:6], default=str)),
+            "message": redact_text(v.message),
+            "evidence": redact_json(json.loads(json.dumps(v.evidence[:6], default=str))),
         }
         for v in violations
     ]
@@ -89,6 +93,8 @@ class Record:
     violations: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     injected_ms: list[float] = field(default_factory=list)
+    inert: list[str] = field(default_factory=list)
+    """Scenarios this test loaded that fired no fault: it tested nothing of them."""
     replay: str = ""
     """The command that runs this test again with the same faults."""
 
@@ -133,6 +139,7 @@ class Record:
             violations=violations or [],
             latencies_ms=evidence.latencies_ms,
             injected_ms=evidence.injected_ms,
+            inert=evidence.inert,
             replay=replay,
         )
 
@@ -204,6 +211,12 @@ class Report:
             )
         return {k: (next(iter(v)) if len(v) == 1 else "mixed") for k, v in cells.items()}
 
+    def inert_pairs(self) -> list[tuple[str, Record]]:
+        """(scenario, record) for every scenario a test loaded that fired no fault."""
+        return sorted(
+            ((name, r) for r in self.records for name in r.inert), key=lambda p: (p[0], p[1].nodeid)
+        )
+
     def failure_groups(self) -> dict[tuple[str, str, str], list[Record]]:
         """Failures grouped by (scenario, fault kinds that fired, cause)."""
         groups: dict[tuple[str, str, str], list[Record]] = {}
@@ -232,6 +245,7 @@ class Report:
             "meta": self.meta,
             "summary": {
                 "counts": self.counts(),
+                "inert": [{"scenario": n, "nodeid": r.nodeid} for n, r in self.inert_pairs()],
                 "faults_by_kind": self.faults_by_kind(),
                 "faults_by_route": self.faults_by_route(),
             },
@@ -253,8 +267,9 @@ def outcome_of(phases: dict[str, str]) -> str:
 
 def failure_of(exc: BaseException) -> tuple[str, str, list[dict[str, Any]]]:
     """What the report keeps of a failure: the exception's type, its first line, and the
-    invariant violations it carries."""
-    text = str(exc)
+    invariant violations it carries. Secret values in the text (a client's exception often
+    holds the signed URL) are redacted."""
+    text = redact_text(str(exc))
     first = text.splitlines()[0][:300] if text else ""
     return type(exc).__name__, first, violation_dicts(getattr(exc, "violations", None) or [])
 

@@ -56,6 +56,19 @@ def render_markdown(report: Report) -> str:
     for scenario in scenarios:
         row = [marks.get(matrix.get((scenario, t), ""), "") for t in tests]
         lines.append(f"| {scenario} | " + " | ".join(row) + " |")
+    inert = report.inert_pairs()
+    if inert:
+        lines += [
+            "",
+            "## Inert: scenarios that fired no fault",
+            "",
+            "These tests tested nothing of the scenario: give the routes the client calls the "
+            "roles the scenario targets (or run with `--chaos-strict` to fail them).",
+            "",
+            "| scenario | test |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {name} | `{record.nodeid}` |" for name, record in inert]
     lines += ["", "## Failures by cause", ""]
     groups = report.failure_groups()
     if not groups:
@@ -193,6 +206,20 @@ def _latency_chart(report: Report) -> str:
     )
 
 
+def _inert_html(report: Report) -> str:
+    inert = report.inert_pairs()
+    if not inert:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(r.nodeid)}</code></td></tr>"
+        for name, r in inert
+    )
+    return (
+        '<h2 id="inert">Inert: scenarios that fired no fault</h2><p>These tests tested nothing '
+        "of the scenario.</p><table><tr><th>scenario</th><th>test</th></tr>" + rows + "</table>"
+    )
+
+
 def render_html(report: Report) -> str:
     groups = report.failure_groups()
     failures = []
@@ -226,6 +253,7 @@ code {{ background: #f2f4f7; padding: 0 3px; }} li {{ margin-bottom: 1em; }}
 <h2>Scenarios x tests</h2>
 <p class="legend">{"".join(f'<span style="background:{c}"></span>{k}' for k, c in _COLORS.items())}</p>
 {_heatmap(report)}
+{_inert_html(report)}
 <h2>Failures by cause</h2>
 {"".join(failures) or "<p>No failures.</p>"}
 <h2>Injected and observed latency</h2>

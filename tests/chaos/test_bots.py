@@ -54,6 +54,9 @@ NAIVE_VIOLATES: dict[str, set[str]] = {
     "order-ack-timeout": {"orders_reconciled"},
     # immediate retries into the limiter: too many attempts, no respect for Retry-After
     "rate-limit-storm": {"bounded_retries", "respects_retry_after"},
+    # the wait outlasts its retries: it retries at once, then sends again next cycle
+    "rate-limit-lockout": {"bounded_retries", "respects_retry_after"},
+    "maintenance-window": {"bounded_retries", "respects_retry_after"},
     # slow acks arrive; but orders fill later and it never re-reads their status
     "slow-orders-timeouts": {"orders_reconciled"},
     # an hour-old bar or a replayed ticker looks fresh to it

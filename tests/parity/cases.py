@@ -29,6 +29,7 @@ FAULTS: dict[str, Fault] = {
     "corrupt": faults.Corrupt(corruption="html_error_page"),
     "stale": faults.Stale(shift_s=3600),
     "ack_lost": faults.AckLost(mode="disconnect"),
+    "ack_lost 504": faults.AckLost(status=504),
     "dribble": faults.Dribble(chunks=4, over_ms=40),
     "clock_skew": faults.ClockSkew(offset_s=30),
 }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,9 +17,9 @@ from harness.chaos import Chaos
 from harness.exchange import MockExchange
 from harness.guard import LiveEndpointGuard
 from tests.parity.cases import FAULTS, METHODS, SHAPES, matrix, outcome, render
+from tests.readme_tables import assert_current
 
 pytestmark = pytest.mark.parity
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -33,12 +32,7 @@ async def test_same_outcome_on_both_backends(fault: str, shape: str, method: str
 
 
 async def test_the_readme_table_is_generated_from_these_runs() -> None:
-    table = render(await matrix())
-    text = README.read_text()
-    start, end = "<!-- parity-table:start -->\n", "\n<!-- parity-table:end -->"
-    assert start in text and end in text, "README.md lost its parity table markers"
-    current = text.split(start, 1)[1].split(end, 1)[0]
-    assert current == table, "README.md's parity table is stale: run python -m tests.parity.cases"
+    assert_current("parity-table", render(await matrix()), "python -m tests.parity.cases")
 
 
 class BinanceClient:
@@ -186,7 +180,10 @@ async def test_production_hostname_is_intercepted_and_the_guard_still_blocks_the
     with me.server.intercept(), LiveEndpointGuard():
         async with aiohttp.ClientSession() as s:
             assert (await s.get("https://api.binance.com/api/v3/ping")).status == 200
+            # Binance's other hosts are the profile's aliases: served by the same routes
+            assert (await s.get("https://api1.binance.com/api/v3/ping")).status == 200
+            assert (await s.get("https://fapi.binance.com/fapi/v1/exchangeInfo")).status == 200
             with pytest.raises(LiveEndpointBlocked):
-                await s.get("https://api1.binance.com/api/v3/ping")
+                await s.get("https://api.binance.us/api/v3/ping")
             with pytest.raises(LiveEndpointBlocked):
-                await s.get("https://fapi.binance.com/fapi/v1/ping")
+                await s.get("https://eapi.binance.com/eapi/v1/time")

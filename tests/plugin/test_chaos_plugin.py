@@ -60,20 +60,54 @@ async def test_by_name(mock_server):
     assert chaos.scenario_names == ["order-ack-lost"]
     assert chaos.armed[0].fault.kind == "ack_lost"
 
+    assert (await hammer(mock_server, 1)) == [200]  # a GET: ack_lost targets order_place
+
 @pytest.mark.chaos_scenario("my_scenario.yaml")
-async def test_by_path(chaos):
+async def test_by_path(mock_server, chaos):
     assert chaos.scenario_names == ["mine"]
+    mock_server.get("/v1/ticker").respond(json={})
+    await hammer(mock_server, 2)  # reset on every request: aiohttp's re-send meets it too
 
 @pytest.mark.chaos_scenario("no-such-scenario")
 def test_unknown(chaos):
     pass
 """
     )
-    result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto")
-    result.assert_outcomes(passed=2, errors=1)
+    result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto", "-rs")
+    # a scenario that fired nothing tested nothing: its test is skipped, saying why
+    result.assert_outcomes(passed=1, skipped=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*ScenarioError: 1 problem in scenario:", "*no scenario named 'no-such-scenario'*"]
+        [
+            "*ScenarioError: 1 problem in scenario:",
+            "*no scenario named 'no-such-scenario'*",
+            "SKIPPED*nothing was tested: scenario 'order-ack-lost' fired no fault*",
+        ]
     )
+
+
+def test_an_inert_scenario_skips_the_test_and_fails_it_under_strict(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_inert=CLIENT
+        + """
+@pytest.mark.chaos
+@pytest.mark.chaos_scenario("stale-ticker")
+async def test_never_asks_for_a_ticker(mock_server):
+    mock_server.get("/api/candles", role="bars").respond(json=[])
+    await hammer(mock_server, 3, path="/api/candles")
+"""
+    )
+    args = ("-o", "asyncio_mode=auto", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*args, "-rs")
+    result.assert_outcomes(skipped=1)
+    text = result.stdout.str()
+    assert "'stale-ticker' fired no fault" in text
+    assert "stale on role=ticker" in text  # what the scenario targeted
+    assert "GET /api/candles (bars) x3" in text  # and what the client called
+    strict = pytester.runpytest_subprocess(*args, "--chaos-strict")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["*nothing was tested: scenario 'stale-ticker' fired no fault*"])
 
 
 def test_scenario_fixture_is_parametrized_with_names_as_ids(pytester: pytest.Pytester) -> None:
@@ -84,9 +118,9 @@ def test_each(scenario, chaos):
 """
     )
     result = pytester.runpytest_subprocess("-v", "--chaos-scenarios", "order-ack-lost,stale-ticker")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(skipped=2)  # loaded, and inert: the test calls nothing
     result.stdout.fnmatch_lines(
-        ["*test_each[[]order-ack-lost[]] PASSED*", "*test_each[[]stale-ticker[]] PASSED*"]
+        ["*test_each[[]order-ack-lost[]] SKIPPED*", "*test_each[[]stale-ticker[]] SKIPPED*"]
     )
 
 

@@ -264,3 +264,25 @@ def test_html_report_renders_the_heatmap_in_headless_chromium(pytester: pytest.P
     assert done.returncode == 0 and shot.is_file()
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a rendered page, not a blank one
+
+
+def test_inert_pairs_are_listed_apart(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inert="""
+import pytest
+
+@pytest.mark.chaos_scenario("stale-ticker")
+def test_calls_nothing(mock_server):
+    pass
+"""
+    )
+    pytester.runpytest_subprocess("--chaos-report", "out").assert_outcomes(skipped=1)
+    data = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert data["summary"]["inert"] == [
+        {"scenario": "stale-ticker", "nodeid": "test_inert.py::test_calls_nothing"}
+    ]
+    assert data["records"][0]["outcome"] == "skipped"
+    assert "nothing was tested" in data["records"][0]["message"]
+    md = (pytester.path / "out" / "report.md").read_text()
+    assert "## Inert: scenarios that fired no fault" in md and "| stale-ticker |" in md
+    assert 'id="inert"' in (pytester.path / "out" / "report.html").read_text()

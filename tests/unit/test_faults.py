@@ -217,8 +217,16 @@ class TestRateLimit:
         ]
 
     def test_bad_weights(self) -> None:
-        with pytest.raises(FaultConfigError, match="weight for '/v1/bars' must be > 0"):
+        with pytest.raises(FaultConfigError, match="weight for '/v1/bars' must be a finite"):
             faults.RateLimit(capacity=1, refill_per_s=1, weights={"/v1/bars": 0})
+        with pytest.raises(FaultConfigError, match=r"unknown role 'barz' .did you mean 'bars'"):
+            faults.RateLimit(capacity=1, refill_per_s=1, weights={"barz": 2})
+
+    def test_weights_by_role_or_path(self) -> None:
+        limit = faults.RateLimit(capacity=1, refill_per_s=1, weights={"bars": 2, "/v1/x*": 3})
+        assert limit.weight_of("/api/candles", "bars") == 2
+        assert limit.weight_of("/v1/xyz", None) == 3
+        assert limit.weight_of("/v1/ticker", "ticker") == 1
         with pytest.raises(FaultConfigError) as info:
             faults.RateLimit(capacity=0, refill_per_s=1)
         assert info.value.argument == "capacity"

@@ -184,7 +184,7 @@ def test_specs_are_checked() -> None:
 
     empty = InvariantContext(server=MockServer())
     with pytest.raises(UsageError, match=r"needs exchange: .* mock_exchange fixture"):
-        evaluate(["no_duplicate_orders"], empty)
+        evaluate(["orders_reconciled"], empty)
 
 
 def test_every_library_invariant_is_known() -> None:
@@ -193,3 +193,15 @@ def test_every_library_invariant_is_known() -> None:
     for scenario in load_library().values():
         for spec in scenario.invariants:
             assert parse_spec(spec)[0] in INVARIANTS
+
+
+def test_the_readme_lists_the_registry() -> None:
+    """README.md's invariant table is the registry's own (and so is the module docstring)."""
+    from pathlib import Path
+
+    from harness import invariants
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start, end = "<!-- invariants-table:start -->\n", "\n<!-- invariants-table:end -->"
+    assert readme.split(start, 1)[1].split(end, 1)[0] == invariants.markdown_table()
+    assert invariants.markdown_table() in (invariants.__doc__ or "")

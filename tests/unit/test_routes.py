@@ -9,8 +9,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
-from yarl import URL
 
 from harness.errors import MockConfigError
 from harness.mock.routes import PathPattern, Request, Response, Route
@@ -22,16 +20,7 @@ def make_request(
     body: bytes = b"",
     headers: dict[str, str] | None = None,
 ) -> Request:
-    u = URL(url)
-    return Request(
-        method,
-        u,
-        u.path,
-        MultiDictProxy(MultiDict(u.query)),
-        CIMultiDictProxy(CIMultiDict(headers or {})),
-        body,
-        rel_path=u.path,
-    )
+    return Request.build(method, url, headers, body)
 
 
 class TestPathPattern:

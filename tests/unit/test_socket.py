@@ -15,6 +15,7 @@ import requests
 from harness import MockServer, faults
 from harness.chaos import Chaos
 from harness.chaos.faults import Fault
+from harness.mock.routes import Response
 
 BODY = {"rows": list(range(50))}
 
@@ -162,9 +163,15 @@ def test_routes_journal_and_handlers_over_the_socket() -> None:
 def test_unmatched_request_over_the_socket_is_recorded() -> None:
     server = make_server()
     with server.serve_in_thread() as url:
-        resp = requests.get(url + "/nope", timeout=5)
-    assert resp.status_code == 599 and "no route matches" in resp.json()["error"]["message"]
-    assert len(server.unmatched) == 1
+        resp = requests.get(url + "/nope?symbol=X&signature=abc123", timeout=5)
+    # an error in the server's dialect (generic here): never data, never a network error
+    assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("application/json")
+    message = resp.json()["error"]["message"]
+    assert "no route matches GET /nope?symbol=X&signature=***" in message
+    assert "abc123" not in resp.text
+    assert len(server.unmatched) == 1 and "abc123" not in str(server.unmatched[0])
+    with pytest.raises(AssertionError, match="without a matching route"):
+        server.verify()
 
 
 def test_hung_handlers_do_not_block_shutdown() -> None:
@@ -183,3 +190,30 @@ async def test_ports_are_free_ones_and_servers_do_not_collide() -> None:
             assert (await session.get(url_a + "/x")).status == 200
             assert (await session.get(url_b + "/x")).status == 200
     assert len(a.journal) == len(b.journal) == 1
+
+
+@pytest.mark.parametrize("fault", [None, faults.Dribble(over_ms=1)], ids=["plain", "dribble"])
+async def test_repeated_response_headers_reach_the_client_on_both_backends(
+    fault: Fault | None,
+) -> None:
+    """Set-Cookie twice, Link twice: a multi-valued header is not collapsed to its last value."""
+    server = MockServer()
+    server.get("/h").respond(
+        Response(200, json={}, headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+    )
+    if fault is not None:
+        Chaos(server, seed=1).inject(fault)
+    seen = []
+    async with (
+        server.serve() as url,
+        aiohttp.ClientSession() as session,
+        session.get(f"{url}/h") as resp,
+    ):
+        seen.append(resp.headers.getall("Set-Cookie"))
+    async with (
+        server.intercept(),
+        aiohttp.ClientSession() as session,
+        session.get(f"{server.base_url}/h") as resp,
+    ):
+        seen.append(resp.headers.getall("Set-Cookie"))
+    assert seen == [["a=1", "b=2"], ["a=1", "b=2"]]

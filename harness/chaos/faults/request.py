@@ -11,10 +11,12 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from harness.chaos.faults.base import FaultContext, RequestFault, Trait, forever
+from harness.errors import MockConfigError
 from harness.mock.dialect import REASONS, Dialect
 from harness.mock.patterns import PathPattern
 from harness.mock.routes import Response
 from harness.mock.signals import ConnectionDrop
+from harness.roles import check_role
 
 __all__ = [
     "ClockSkew",
@@ -210,8 +212,9 @@ class Error(RequestFault):
 class RateLimit(RequestFault):
     """A token bucket shared by every route it matches.
 
-    Each request costs ``weight`` (or the weight of the first ``weights`` pattern its path
-    matches); with no tokens left the answer is 429 with ``Retry-After``. A client that
+    Each request costs ``weight``, or its entry in ``weights``: keyed by role (``bars: 2``,
+    for any API that declares roles) or by a path pattern starting with ``/``; the first
+    key that fits the request wins. With no tokens left the answer is 429 with ``Retry-After``. A client that
     keeps sending before Retry-After elapsed commits a violation; after ``ban_after``
     violations every request gets 418 for ``ban_s`` seconds, as large exchanges do.
     """
@@ -222,7 +225,7 @@ class RateLimit(RequestFault):
     refill_per_s: float = Field(ge=0)
     weight: float = Field(1, gt=0)
     weights: dict[str, float] = Field(
-        default_factory=dict, description="path pattern -> request weight"
+        default_factory=dict, description="role (or /path pattern) -> request weight"
     )
     retry_after_s: float | None = Field(
         None, gt=0, description="fixed Retry-After; default: until the bucket holds the weight"
@@ -232,16 +235,29 @@ class RateLimit(RequestFault):
 
     @field_validator("weights")
     @classmethod
-    def _patterns_compile(cls, value: dict[str, float]) -> dict[str, float]:
-        for pattern, w in value.items():
-            PathPattern(pattern)
-            if w <= 0:
-                raise ValueError(f"weight for {pattern!r} must be > 0 (got {w})")
+    def _keys_known(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, w in value.items():
+            if key.startswith("/"):
+                try:
+                    PathPattern(key)
+                except MockConfigError as exc:
+                    raise ValueError(exc.problem) from None
+            else:
+                try:
+                    check_role(key, "weights")
+                except MockConfigError as exc:
+                    raise ValueError(f"{exc.problem} (a path pattern starts with /)") from None
+            if not (w > 0 and math.isfinite(w)):
+                raise ValueError(f"weight for {key!r} must be a finite number > 0 (got {w})")
         return value
 
-    def weight_of(self, rel_path: str) -> float:
-        for pattern, w in self.weights.items():
-            if PathPattern(pattern).match(rel_path) is not None:
+    def weight_of(self, rel_path: str, role: str | None = None) -> float:
+        """What one request costs."""
+        for key, w in self.weights.items():
+            if key.startswith("/"):
+                if PathPattern(key).match(rel_path) is not None:
+                    return w
+            elif key == role:
                 return w
         return self.weight
 
@@ -256,7 +272,7 @@ class RateLimit(RequestFault):
             remaining = st["banned_until"] - now
             ctx.fire(status=418, banned_for_s=round(remaining, 3))
             return ctx.dialect.error(418, "banned", retry_after_s=remaining)
-        cost = self.weight_of(ctx.request.rel_path)
+        cost = self.weight_of(ctx.request.rel_path, ctx.request.role)
         if st["tokens"] >= cost:
             st["tokens"] -= cost
             return None

@@ -6,6 +6,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import Any, Literal
 
@@ -138,6 +139,12 @@ def _shift_timestamps(value: Any, shift_s: float) -> tuple[Any, int]:
 
     def shift(v: Any) -> Any:
         nonlocal shifted
+        when = _iso(v)
+        if when is not None:  # an RFC 3339 time, as Alpaca and many REST APIs write it
+            shifted += 1
+            moved = when - timedelta(seconds=shift_s)
+            text = moved.isoformat()
+            return text.replace("+00:00", "Z") if str(v).endswith("Z") else text
         number = float(v)
         if number > 1e11:  # milliseconds
             new = number - shift_s * 1000
@@ -168,9 +175,25 @@ def _shift_timestamps(value: Any, shift_s: float) -> tuple[Any, int]:
     return walk(value), shifted
 
 
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _iso(v: Any) -> datetime | None:
+    """An RFC 3339 timestamp with a zone (nanoseconds are cut to microseconds), else None."""
+    if not isinstance(v, str) or not _ISO.match(v):
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", v).replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _is_ts(v: Any) -> bool:
     if isinstance(v, bool):
         return False
+    if _iso(v) is not None:
+        return True
     try:
         return float(v) > 1e8
     except (TypeError, ValueError):

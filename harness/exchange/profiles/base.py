@@ -6,12 +6,13 @@ import math
 from typing import Any, ClassVar
 
 from harness.errors import ExchangeReject
-from harness.exchange.core import FakeExchange
+from harness.exchange.core import ExchangeOrder, FakeExchange, Instrument
+from harness.intents import IntentFields
 from harness.mock.dialect import Dialect
 from harness.mock.routes import Request
 from harness.mock.server import DEFAULT_BASE_URL, MockServer
 
-__all__ = ["Profile", "as_float", "as_int", "ms"]
+__all__ = ["Profile", "as_float", "as_int", "ms", "order_fields"]
 
 
 class Profile:
@@ -33,9 +34,39 @@ class Profile:
     def mount(self, server: MockServer) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    intent_fields: IntentFields | None = None
+    """The API's own names for an order's parts, when the defaults do not find them."""
+
+    @classmethod
+    def instruments(cls) -> list[Instrument] | None:
+        """The instruments the exchange lists (None: the FakeExchange's default)."""
+        return None
+
+    @classmethod
+    def balances(cls) -> dict[str, float] | None:
+        """The account's starting balances (None: the FakeExchange's default)."""
+        return None
+
     @staticmethod
     def offset(request: Request) -> float:
         return float(request.context.get("clock_offset_s", 0.0))
+
+
+def order_fields(order: ExchangeOrder, created_at: Any) -> dict[str, Any]:
+    """An order under the harness's own field names (the generic and custom profiles' JSON)."""
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": order.type,
+        "qty": order.qty,
+        "price": order.price,
+        "status": order.status,
+        "filled_qty": order.filled_qty,
+        "avg_price": order.avg_price,
+        "created_at": created_at,
+    }
 
 
 def ms(seconds: float) -> int:

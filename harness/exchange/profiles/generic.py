@@ -8,7 +8,7 @@ from typing import Any
 
 from harness.errors import ExchangeReject
 from harness.exchange.core import ExchangeOrder, FakeExchange
-from harness.exchange.profiles.base import Profile, as_float, as_int, ms
+from harness.exchange.profiles.base import Profile, as_float, as_int, ms, order_fields
 from harness.mock.routes import Request, Response
 from harness.mock.server import MockServer
 from harness.mock.websocket import FeedState
@@ -137,19 +137,7 @@ class GenericProfile(Profile):
 
     @staticmethod
     def _order(order: ExchangeOrder) -> dict[str, Any]:
-        return {
-            "order_id": order.order_id,
-            "client_order_id": order.client_order_id,
-            "symbol": order.symbol,
-            "side": order.side,
-            "type": order.type,
-            "qty": order.qty,
-            "price": order.price,
-            "status": order.status,
-            "filled_qty": order.filled_qty,
-            "avg_price": order.avg_price,
-            "created_at": ms(order.created_at),
-        }
+        return order_fields(order, ms(order.created_at))
 
 
 CHANNELS = ("trades", "bars", "book", "ticker")

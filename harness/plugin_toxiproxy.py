@@ -1,0 +1,55 @@
+"""The Toxiproxy part of the pytest plugin: a real Toxiproxy server per process, and each
+test's proxies from the project's ``toxiproxy.json``. A plugin of its own (entry point
+``chaos_harness_toxiproxy``) so a project without Toxiproxy can leave it out with
+``-p no:chaos_harness_toxiproxy``; it builds on the main plugin's session and test state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from harness.plugin import item_state, scenarios_of, session_of
+
+if TYPE_CHECKING:
+    from harness.toxiproxy import ProxySet, ToxiproxyServer
+
+
+@pytest.fixture(scope="session")
+def toxiproxy_server(pytestconfig: pytest.Config) -> Iterator[ToxiproxyServer]:
+    """A real Toxiproxy server for this process (each xdist worker has its own)."""
+    from harness.toxiproxy import ToxiproxyServer
+
+    server = ToxiproxyServer.from_environment(pytestconfig.rootpath)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def toxiproxy(
+    request: pytest.FixtureRequest, toxiproxy_server: ToxiproxyServer
+) -> Iterator[ProxySet]:
+    """This test's proxies from toxiproxy.json, with its scenarios' toxics applied and logged."""
+    from harness.toxiproxy import project_proxies
+
+    config, node, session = request.config, request.node, session_of(request.config)
+    chaos = item_state(node).chaos
+    if chaos is None and "chaos" in request.fixturenames:
+        chaos = request.getfixturevalue("chaos")
+    with project_proxies(
+        toxiproxy_server,
+        config.rootpath,
+        worker=str(getattr(config, "workerinput", {}).get("workerid", "main")),
+        nodeid=node.nodeid,
+        mock_server=lambda: request.getfixturevalue("mock_server_socket"),
+        scenarios=scenarios_of(request),
+        log=chaos.log if chaos is not None else session.standalone_log(node.nodeid),
+    ) as proxies:
+        yield proxies
+    if chaos is None and proxies.log is not None:
+        session.write_log(proxies.log)
