@@ -24,6 +24,7 @@ from harness import faults
 from harness.chaos import Chaos
 from harness.exchange import MockExchange
 from harness.exchange.profiles.alpaca import AlpacaProfile, eastern
+from harness.invariants import context_for, evaluate, names
 from harness.mock.server import MockServer
 from tests.conformance.alpaca_outcomes import (
     CALLS,
@@ -586,6 +587,36 @@ def test_an_order_placed_behind_a_504_is_found_by_its_client_order_id(
     assert error.status_code == 504
     found = tc.get_order_by_client_id("intent-9")
     assert found.status == OrderStatus.FILLED and len(alpaca.exchange.orders) == 1
+
+
+def test_the_harness_convicts_alpaca_py_re_sending_an_order_after_a_504(
+    alpaca: MockExchange, clients: Clients
+) -> None:
+    """alpaca-py re-sends a POST after a 504 by itself: the order placed behind the 504 and
+    its resend are two orders for one intent, and ``no_duplicate_orders`` says so."""
+    chaos = Chaos(alpaca.server, seed=1)
+    chaos.inject(faults.AckLost(status=504), match={"role": "order_place"}, schedule={"first": 1})
+    clients.trading._retry_wait = 0  # its retry pause (3 s by default), not the behaviour
+    clients.trading.submit_order(market())
+    assert len(alpaca.exchange.orders) == 2
+    found = evaluate(["no_duplicate_orders"], context_for(chaos))
+    assert names(found) == {"no_duplicate_orders"}
+    assert "symbol=AAPL side=buy type=market quantity=2" in found[0].message
+
+
+def test_the_harness_passes_a_client_that_looks_the_order_up_by_client_order_id(
+    alpaca: MockExchange, clients: Clients
+) -> None:
+    chaos = Chaos(alpaca.server, seed=1)
+    chaos.inject(faults.AckLost(status=504), match={"role": "order_place"}, schedule={"first": 1})
+    tc = clients.trading
+    tc._retry = 0
+    assert (
+        api_error(lambda: tc.submit_order(market(client_order_id="intent-10"))).status_code == 504
+    )
+    order = tc.get_order_by_client_id("intent-10")  # placed after all: do not send it again
+    assert order.status == OrderStatus.FILLED and len(alpaca.exchange.orders) == 1
+    assert chaos.log and evaluate(["no_duplicate_orders"], context_for(chaos)) == []
 
 
 def readme_lines() -> list[str]:
