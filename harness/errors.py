@@ -8,6 +8,7 @@ caller passes in, so tests assert on types and facts rather than copied text.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -662,3 +663,70 @@ class messages:
     @staticmethod
     def cassette_marker_needs_path() -> str:
         return "chaos_cassette(path, ...): give the recording's path (a cassette or a .har file)"
+
+    # -- the clock ----------------------------------------------------------------------------
+    @staticmethod
+    def virtual_time_refused(what: str, why: str) -> str:
+        return (
+            f"{what} needs real time, and this test runs on virtual time: {why}. Use the "
+            "in-process backend (mock_server, server.intercept()), or run the test on real "
+            "time: @pytest.mark.chaos(clock='real')"
+        )
+
+    @staticmethod
+    def virtual_time_impossible(nodeid: str, source: str, reason: str) -> str:
+        return (
+            f"{nodeid}: virtual time was asked for ({source}) but this test cannot run on it: "
+            f"{reason}. Mark it @pytest.mark.chaos(clock='real'), or use clock='auto' to run "
+            "such tests on real time by themselves"
+        )
+
+    @staticmethod
+    def virtual_time_twice() -> str:
+        return "a virtual clock is already on in this process: one test, one clock"
+
+    @staticmethod
+    def virtual_time_looptime_on() -> str:
+        return (
+            "looptime is already on for this loop (--looptime or @pytest.mark.looptime): use "
+            "@pytest.mark.chaos(clock='virtual') alone, it turns looptime on itself"
+        )
+
+    @staticmethod
+    def bad_clock(value: object, source: str) -> str:
+        near = difflib.get_close_matches(str(value), ("auto", "virtual", "real"), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"{source}: clock {value!r} is not one of 'auto', 'virtual', 'real'{hint}"
+
+    @staticmethod
+    def bad_chaos_marker(nodeid: str, unknown: Sequence[str], known: Sequence[str]) -> str:
+        return (
+            f"{nodeid}: @pytest.mark.chaos does not take {', '.join(sorted(unknown))} "
+            f"(it takes {', '.join(known)})"
+        )
+
+    @staticmethod
+    def idle_on_virtual_time(idle_s: float) -> str:
+        return (
+            f"virtual time: for {idle_s:g} s of real time no task had a timer and no I/O came, "
+            "so nothing could ever move the clock (a client awaiting a hung request with no "
+            "timeout of its own?). Give the client a timeout, or raise "
+            "chaos(clock='virtual', idle_timeout=...) if a thread outside the loop is working"
+        )
+
+    @staticmethod
+    def real_time_because(kind: str, name: str = "") -> str:
+        """Why a test must run on real time (shown when virtual time is asked for)."""
+        return {
+            "socket": "its mock_server is served from a thread on a real 127.0.0.1 socket",
+            "toxiproxy": "it uses Toxiproxy, another process on a real socket",
+            "toxics": f"scenario {name!r} has toxics (Toxiproxy: another process)",
+            "streams": f"scenario {name!r} has WebSocket streams (served on a real socket)",
+        }[kind]
+
+    @staticmethod
+    def real_socket_io() -> str:
+        return (
+            "the I/O of a real socket cannot be fast-forwarded (looptime would jump past it "
+            "to the client's next timeout)"
+        )

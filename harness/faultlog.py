@@ -70,10 +70,9 @@ class FaultLog:
     @classmethod
     def starting_now(cls, seed: int, test: str | None) -> FaultLog:
         """A log whose clock starts now (for faults applied without the chaos engine)."""
-        import time
+        from harness.clock import Anchor
 
-        t0 = time.monotonic()
-        return cls(seed, test, lambda: time.monotonic() - t0)
+        return cls(seed, test, Anchor().elapsed)
 
     def append(self, event: FaultEvent) -> FaultEvent:
         self.events.append(event)

@@ -113,7 +113,7 @@ class InvariantContext:
     client_orders: Mapping[str, str] | None = None
     """The client's final view of its orders: order id -> status."""
     cycles: Sequence[float] | None = None
-    """``time.monotonic()`` of every trading cycle the client completed successfully."""
+    """:func:`harness.clock.monotonic` at every trading cycle the client completed successfully."""
 
     @property
     def journal(self) -> list[JournalEntry]:

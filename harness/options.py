@@ -84,6 +84,13 @@ OPTIONS: tuple[Option, ...] = (
         {"action": "store_true", "default": False},
     ),
     Option(
+        "--chaos-clock",
+        "clock of chaos tests not marked chaos(clock=...): auto (virtual time for async "
+        "in-process tests, real time for sockets, threads and sync tests), virtual, real "
+        "(default: the chaos_clock ini setting, else auto)",
+        {"choices": ("auto", "virtual", "real"), "default": None},
+    ),
+    Option(
         "--chaos-scenarios",
         "scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
         "folders or globs (default: the built-in library plus ./scenarios)",
@@ -92,7 +99,9 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 MARKERS: tuple[str, ...] = (
-    "chaos(seed=None): a chaos test; seed= fixes this test's seed (select with -m chaos)",
+    "chaos(seed=None, clock=None, epoch=None, idle_timeout=10, noop_cycles=42): a chaos test "
+    "(select with -m chaos); seed= fixes its seed; clock='auto'|'virtual'|'real' its clock, "
+    "epoch= the wall clock where virtual time starts",
     "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
     "exchange(profile): the API profile of mock_exchange (generic, binance-spot)",
     "mock_server(backend='inprocess'): serve mock_server in-process or on a socket",
@@ -108,6 +117,11 @@ INI: tuple[tuple[str, str, str], ...] = (
         "[tool.chaos-harness.roles] in pyproject.toml",
         "args",
     ),
+    (
+        "chaos_clock",
+        "clock of chaos tests: auto (virtual time where it can run, else real), virtual, real",
+        "string",
+    ),
 )
 """ini settings: (name, help, type)."""
 
@@ -118,4 +132,4 @@ def register(parser: Any) -> None:
     for option in OPTIONS:
         group.addoption(option.flag, help=option.help, **option.kwargs)
     for name, text, kind in INI:
-        parser.addini(name, text, type=kind, default=[] if kind == "args" else None)
+        parser.addini(name, text, type=kind, default=[] if kind == "args" else "")

@@ -196,6 +196,8 @@ def _served(request: pytest.FixtureRequest, url: str, seed: int, socket: bool) -
         socket = (
             load_marked(server, marked, [node.path.parent, config.rootpath]) == "socket" or socket
         )
+    if socket:
+        item_state(node).real_time.append(messages.real_time_because("socket"))
     with server.serve_in_thread() if socket else server.intercept():
         yield server
     if not item_state(node).failed:
@@ -252,6 +254,9 @@ def chaos(
     engine = Chaos(mock_server, chaos_seed, run_seed=session.run_seed, test=node.nodeid)
     for loaded in scenarios_of(request):
         engine.load(loaded)
+        for kind in ("toxics", "streams"):
+            if getattr(loaded, kind):
+                item_state(node).real_time.append(messages.real_time_because(kind, loaded.name))
     item_state(node).chaos = engine
     try:
         yield engine

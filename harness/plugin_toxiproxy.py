@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.errors import messages
 from harness.plugin import item_state, scenarios_of, session_of
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def toxiproxy(
     from harness.toxiproxy import project_proxies
 
     config, node, session = request.config, request.node, session_of(request.config)
+    item_state(node).real_time.append(messages.real_time_because("toxiproxy"))
     chaos = item_state(node).chaos
     if chaos is None and "chaos" in request.fixturenames:
         chaos = request.getfixturevalue("chaos")

@@ -8,12 +8,12 @@ and of the report's records, and the controller merges them when the session end
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import clock
 from harness.errors import messages
 from harness.faultlog import FaultLog, FaultLogWriter
 from harness.seeding import in_shard, new_run_seed, parse_shard, seed_for_test
@@ -40,6 +40,12 @@ class ItemState:
     """setup / call / teardown -> (pytest outcome, duration)."""
     failure: tuple[str | None, str | None, list[dict[str, Any]]] = (None, None, [])
     chaos: Chaos | None = None
+    real_time: list[str] = field(default_factory=list)
+    """Why this test must run on real time (set by the fixtures that serve sockets)."""
+    clock: str = "real"
+    """The clock the test body ran on: real or virtual."""
+    simulated_s: float | None = None
+    """On virtual time: the seconds the test lived through (body and teardown)."""
 
     @property
     def failed(self) -> bool:
@@ -65,7 +71,7 @@ class ChaosSession:
     strict: bool = False
     """--chaos-strict: a scenario that fired nothing fails its test instead of skipping it."""
     args: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.time)
+    started: float = field(default_factory=clock.real_wall)
     _scenarios: list[Scenario] | None = None
     _roles: RoleMap | None = None
 
@@ -182,6 +188,8 @@ class ChaosSession:
             message=message,
             evidence=Evidence.of(state.chaos) if state.chaos is not None else None,
             violations=violations,
+            clock=state.clock,
+            simulated_s=state.simulated_s,
             replay=self.replay(state.nodeid, swept=state.sweep is not None),
         )
         self.records.write([record.to_dict()])
@@ -205,7 +213,7 @@ class ChaosSession:
             write_run_report(
                 self.records,
                 run_seed=self.run_seed,
-                duration=time.time() - self.started,
+                duration=clock.real_wall() - self.started,
                 sweep=self.sweep or None,
                 shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
                 args=self.args,

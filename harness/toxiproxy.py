@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import ToxiproxyError
+from harness import clock
+from harness.errors import ToxiproxyError, messages
 from harness.seeding import derive_seed
 
 if TYPE_CHECKING:
@@ -145,9 +146,9 @@ class ToxiproxyServer:
         return self.process is None or self.process.poll() is None
 
     def _wait(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
+        deadline = clock.real_monotonic() + timeout_s
         api = Toxiproxy(self.url)
-        while time.monotonic() < deadline:
+        while clock.real_monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 code = self.process.returncode
                 raise ToxiproxyError.did_not_start(self.url, timeout_s, code, self.log_tail(5))
@@ -493,7 +494,8 @@ def proxies_for_test(
 ) -> Iterator[ProxySet]:
     """One test's proxies on a Toxiproxy server: created from ``specs`` (an upstream named
     in ``upstreams`` is replaced by its address), with the toxics of ``scenarios``; every
-    toxic and proxy is removed on the way out, pass or fail."""
+    toxic and proxy is removed on the way out, pass or fail. Refused on virtual time."""
+    clock.refuse_virtual("Toxiproxy", messages.real_time_because("toxiproxy"))
     if isinstance(server, ToxiproxyServer):
         if not server.alive():
             raise ToxiproxyError.stopped(server.log_tail(5))

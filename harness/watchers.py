@@ -2,7 +2,7 @@
 
 The order invariants (``orders_reconciled``) need the client's own view of its orders, and
 ``recovers_within`` its completed trading cycles: an object with ``known_orders`` (order id
--> status) and ``cycles`` (``time.monotonic()`` of each completed cycle) given to
+-> status) and ``cycles`` (:func:`harness.clock.monotonic` of each completed cycle) given to
 ``chaos.watch_client``. A bot built on ccxt or python-binance has neither; :func:`watch`
 gives both without editing the client or the bot: a proxy that forwards every attribute
 and call to the client, and reads the orders in what each call returns::
@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from harness import clock
 
 __all__ = ["WatchedClient", "normalize_status", "orders_in", "watch"]
 
@@ -118,7 +119,7 @@ class WatchedClient(Generic[_C]):
         self.known_orders: dict[str, str]
         """Order id -> the latest status the client saw, in the harness's words."""
         self.cycles: list[float]
-        """``time.monotonic()`` of every completed cycle."""
+        """The harness clock (:func:`harness.clock.monotonic`) at every completed cycle."""
 
     # -- what the invariants read -----------------------------------------------------------
     def record(self, result: Any) -> Any:
@@ -132,7 +133,7 @@ class WatchedClient(Generic[_C]):
 
     def mark_cycle(self) -> None:
         """Record one completed trading cycle, now."""
-        self.cycles.append(time.monotonic())
+        self.cycles.append(clock.monotonic())
 
     def cycle(self) -> _Cycle:
         """A trading cycle: ``with`` or ``async with``; recorded when the block completes

@@ -39,6 +39,11 @@ class NaiveBot:
         # BUG: no timeout. aiohttp's default waits up to five minutes for a hung exchange.
         self._session: aiohttp.ClientSession | None = None
 
+    @classmethod
+    def production(cls, base_url: str, **overrides: Any) -> NaiveBot:
+        """The bot at a production bot's pace: a cycle a minute (its bugs are its own)."""
+        return cls(base_url, **{"cycle_s": 60.0, **overrides})
+
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         assert self._session is not None
         # BUG: every failure is retried at once, ten times, whatever it was: no backoff,

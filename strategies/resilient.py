@@ -71,8 +71,8 @@ class Rejected(Exception):
 class _WaitRetryAfter(wait_base):
     """Backoff with jitter, but never shorter than the Retry-After the exchange asked for."""
 
-    def __init__(self) -> None:
-        self._backoff = wait_exponential_jitter(multiplier=0.02, max=0.5, jitter=0.02)
+    def __init__(self, first_s: float, max_s: float) -> None:
+        self._backoff = wait_exponential_jitter(multiplier=first_s, max=max_s, jitter=first_s)
 
     def __call__(self, retry_state: RetryCallState) -> float:
         backoff = self._backoff(retry_state)
@@ -98,8 +98,13 @@ class ResilientBot:
         breaker_cooldown_s: float = 1.2,
         stream: bool = False,
         silence_s: float = 0.5,
+        backoff_s: float = 0.02,
+        backoff_max_s: float = 0.5,
     ) -> None:
         self.base_url = base_url
+        self.backoff_s = backoff_s
+        """The first retry's pause (doubling up to ``backoff_max_s``, plus as much jitter)."""
+        self.backoff_max_s = backoff_max_s
         self.symbol = symbol
         self.qty = qty
         self.cycle_s = cycle_s
@@ -125,6 +130,23 @@ class ResilientBot:
         self.resyncs = 0
         self._book_seq: int | None = None  # the last book update applied; None = resync needed
         self._last_update = 0.0
+        self._id = f"rb-{random.getrandbits(32):08x}"  # its client order ids' prefix
+
+    @classmethod
+    def production(cls, base_url: str, **overrides: Any) -> ResilientBot:
+        """The bot with a production bot's pace: a cycle a minute (1-minute bars), 10 s
+        request timeouts, retries backing off from 1 s to 30 s, a one-minute circuit
+        breaker, a stream declared silent after 30 s. The library's ``realistic``
+        scenarios meet it on virtual time."""
+        params: dict[str, Any] = dict(
+            cycle_s=60.0,
+            timeout_s=10.0,
+            backoff_s=1.0,
+            backoff_max_s=30.0,
+            breaker_cooldown_s=60.0,
+            silence_s=30.0,
+        )
+        return cls(base_url, **{**params, **overrides})
 
     # -- one request, with its retries ----------------------------------------------------
     async def _once(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -153,7 +175,7 @@ class ResilientBot:
     async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(4),
-            wait=_WaitRetryAfter(),
+            wait=_WaitRetryAfter(self.backoff_s, self.backoff_max_s),
             retry=retry_if_exception_type(Retryable),
             reraise=True,
         ):
@@ -186,7 +208,7 @@ class ResilientBot:
                     await asyncio.sleep(exc.retry_after + 0.01)
                 placed = await self._find(client_id)
                 if placed is None:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(self.backoff_s)
                     continue
             if placed is not None:
                 self.pending.pop(client_id, None)
@@ -245,7 +267,7 @@ class ResilientBot:
                 "type": "limit",
                 "qty": self.qty,
                 "price": limit_price(side, float(ticker_frame["price"].iloc[0])),
-                "client_order_id": f"rb-{id(self):x}-{self._intent}",
+                "client_order_id": f"{self._id}-{self._intent}",
             }
         )
         if placed is not None and placed["status"] in ("new", "partially_filled"):

@@ -160,7 +160,7 @@ class Chaos:
 
     def watch_client(self, client: Any) -> None:
         """Register the client under test for invariants that need its view: an object with
-        ``known_orders`` (order id -> status) and ``cycles`` (``time.monotonic()`` of each
+        ``known_orders`` (order id -> status) and ``cycles`` (:func:`harness.clock.monotonic` of each
         completed trading cycle)."""
         self.client = client
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness import clock
+from harness.clock import Anchor
 from harness.errors import ExchangeReject
 from harness.market import MarketData
 
@@ -155,8 +156,9 @@ class FakeExchange:
         self._resting: dict[
             str, tuple[list[tuple[float, ExchangeOrder]], list[tuple[float, ExchangeOrder]]]
         ] = {}
-        self._clock: tuple[float, float] | None = None
-        """(exchange epoch, ``time.monotonic()``) once the clock was set; None: wall time."""
+        self._clock: tuple[float, Anchor] | None = None
+        """(exchange epoch, time zero on the harness clock) once the clock was set; None:
+        the harness's wall clock (:func:`harness.clock.wall`)."""
         if start_time is not None:
             self.set_time(start_time)
         self.fee_asset = fee_asset
@@ -171,14 +173,15 @@ class FakeExchange:
         (``start_time=``, :meth:`set_time`), running on from there. Every time read of the
         exchange and its profiles goes through here."""
         if self._clock is None:
-            return time.time() + offset_s
-        epoch, at = self._clock
-        return epoch + (time.monotonic() - at) + offset_s
+            return clock.wall() + offset_s
+        epoch, zero = self._clock
+        return epoch + zero.elapsed() + offset_s
 
     def set_time(self, epoch_s: float) -> None:
-        """Set the exchange's clock to ``epoch_s`` (it runs on from there in real time).
+        """Set the exchange's clock to ``epoch_s`` (it runs on from there on the harness
+        clock: real time, or the test's virtual time, from the test's start).
         Set it before the first market-data request: candle history ends at that time."""
-        self._clock = (float(epoch_s), time.monotonic())
+        self._clock = (float(epoch_s), Anchor())
 
     def advance(self, seconds: float) -> None:
         """Move the exchange's clock forward (the market opens, a day order expires...)."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from yarl import URL
 
+from harness.clock import Anchor, refuse_virtual
 from harness.errors import MockConfigError, UnmatchedRequestError, UsageError, messages
 from harness.mock.dialect import Dialect
 from harness.mock.journal import ClientOutcome, Journal, JournalEntry, WireError
@@ -89,7 +89,7 @@ class MockServer:
         self.unmatched: list[UnmatchedRequestError] = []
         self._journal_size = journal_size
         self._next_index = 0
-        self._t0 = time.monotonic()
+        self._clock = Anchor()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.chaos: ChaosHooks | None = None
         self.ws_routes: list[Any] = []
@@ -197,13 +197,14 @@ class MockServer:
 
     # -- the pipeline ---------------------------------------------------------------------
     def now(self) -> float:
-        """Seconds since the server was created (or last reset)."""
-        return time.monotonic() - self._t0
+        """Seconds since the server was created (or last reset), on the harness clock
+        (:mod:`harness.clock`: virtual time when the test runs on it)."""
+        return self._clock.elapsed()
 
     @property
     def t0(self) -> float:
-        """The clock reading at which :meth:`now` is 0 (``time.monotonic()`` on real time)."""
-        return self._t0
+        """The reading of :func:`harness.clock.monotonic` at which :meth:`now` is 0."""
+        return self._clock.t0
 
     def next_index(self) -> int:
         index = self._next_index
@@ -328,16 +329,20 @@ class MockServer:
         self, host: str = "127.0.0.1", port: int = 0
     ) -> contextlib.AbstractAsyncContextManager[str]:
         """Serve the routes and faults on a real socket (127.0.0.1, a free port) in the
-        running loop: ``async with server.serve() as url: ...``."""
+        running loop: ``async with server.serve() as url: ...``. Refused on virtual time
+        (:mod:`harness.clock`): socket I/O cannot be fast-forwarded."""
         from harness.mock.socket import serve
 
+        refuse_virtual("MockServer.serve()", messages.real_socket_io())
         return serve(self, host, port)
 
     def serve_in_thread(self, host: str = "127.0.0.1") -> contextlib.AbstractContextManager[str]:
         """Serve on a real socket from a background thread (for synchronous clients and
-        tests): ``with server.serve_in_thread() as url: requests.get(url + ...)``."""
+        tests): ``with server.serve_in_thread() as url: requests.get(url + ...)``. Refused
+        on virtual time: the thread keeps real time."""
         from harness.mock.socket import serve_in_thread
 
+        refuse_virtual("MockServer.serve_in_thread()", messages.real_socket_io())
         return serve_in_thread(self, host)
 
     def websocket(
@@ -381,7 +386,7 @@ class MockServer:
         self.journal.clear()
         self.unmatched.clear()
         self._next_index = 0
-        self._t0 = time.monotonic()
+        self._clock.restart()
 
     def clear(self) -> None:
         """Remove every route and forget everything."""

@@ -97,6 +97,10 @@ class Record:
     """Scenarios this test loaded that fired no fault: it tested nothing of them."""
     replay: str = ""
     """The command that runs this test again with the same faults."""
+    clock: str = "real"
+    """The clock the test ran on: real, or virtual (:mod:`harness.clock`)."""
+    simulated_s: float | None = None
+    """On virtual time: the seconds of exchange time the test lived through."""
 
     def __post_init__(self) -> None:
         if not self.replay:
@@ -119,6 +123,8 @@ class Record:
         message: str | None = None,
         violations: list[dict[str, Any]] | None = None,
         replay: str = "",
+        clock: str = "real",
+        simulated_s: float | None = None,
     ) -> Record:
         """One record, from a test's outcome and the evidence its chaos left."""
         evidence = evidence or Evidence()
@@ -141,6 +147,8 @@ class Record:
             injected_ms=evidence.injected_ms,
             inert=evidence.inert,
             replay=replay,
+            clock=clock,
+            simulated_s=None if simulated_s is None else round(simulated_s, 6),
         )
 
     @property

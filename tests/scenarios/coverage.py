@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from harness.chaos import Chaos
+from harness.clock import virtual_time
 from harness.exchange import MockExchange
 from harness.scenario import Scenario, load_library
 
@@ -167,7 +168,8 @@ async def _call(session: aiohttp.ClientSession, url: str, call: Call) -> None:
 
 
 async def _rest(me: MockExchange, calls: list[Call]) -> None:
-    async with me.server.intercept(), aiohttp.ClientSession() as session:
+    # in-process, on virtual time: hangs, latencies and maintenance windows cost nothing
+    async with virtual_time(), me.server.intercept(), aiohttp.ClientSession() as session:
         for _ in range(ROUNDS):
             for call in calls:
                 await _call(session, me.url, call)

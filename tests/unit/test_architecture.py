@@ -100,3 +100,24 @@ def test_signals_are_not_user_errors() -> None:
     errors = (ROOT / "errors.py").read_text()
     for name in ("ConnectionDrop", "TruncatedBody", "DribbledBody", "WsClose", "WireFault"):
         assert f"class {name}" not in errors
+
+
+CLOCK_READS = {"monotonic", "monotonic_ns", "time", "time_ns", "perf_counter", "perf_counter_ns"}
+
+
+def test_everything_the_harness_times_reads_harness_clock() -> None:
+    """One clock: only harness/clock.py reads the machine's clocks (time.monotonic(),
+    time.time(), datetime.now()...); the rest reads harness.clock, real or virtual."""
+    found = []
+    for path in MODULES:
+        if path.name == "clock.py" and path.parent == ROOT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner, attr = ast.unparse(node.func.value), node.func.attr
+            if (owner == "time" and attr in CLOCK_READS) or (
+                owner.split(".")[-1] in {"datetime", "date"} and attr in {"now", "utcnow", "today"}
+            ):
+                found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {owner}.{attr}()")
+    assert not found, "read harness.clock instead:\n" + "\n".join(found)

@@ -216,7 +216,9 @@ class RateLimit(RequestFault):
     for any API that declares roles) or by a path pattern starting with ``/``; the first
     key that fits the request wins. With no tokens left the answer is 429 with ``Retry-After``. A client that
     keeps sending before Retry-After elapsed commits a violation; after ``ban_after``
-    violations every request gets 418 for ``ban_s`` seconds, as large exchanges do.
+    violations every request gets 418 for ``ban_s`` seconds, as large exchanges do; each
+    later ban lasts ``ban_factor`` times the one before (Binance's grow from 2 minutes to
+    3 days for a client that keeps offending).
     """
 
     traits = frozenset({Trait.LIMITS_RATE})
@@ -232,6 +234,7 @@ class RateLimit(RequestFault):
     )
     ban_after: int | None = Field(None, ge=1)
     ban_s: float = Field(60, gt=0)
+    ban_factor: float = Field(1, ge=1, le=1000)
 
     @field_validator("weights")
     @classmethod
@@ -265,7 +268,9 @@ class RateLimit(RequestFault):
         st = ctx.state
         now = ctx.now
         if "tokens" not in st:
-            st.update(tokens=self.capacity, at=now, wait_until=0.0, violations=0, banned_until=0.0)
+            st.update(
+                tokens=self.capacity, at=now, wait_until=0.0, violations=0, banned_until=0.0, bans=0
+            )
         st["tokens"] = min(self.capacity, st["tokens"] + (now - st["at"]) * self.refill_per_s)
         st["at"] = now
         if now < st["banned_until"]:
@@ -279,10 +284,12 @@ class RateLimit(RequestFault):
         if now < st["wait_until"]:
             st["violations"] += 1
             if self.ban_after is not None and st["violations"] >= self.ban_after:
-                st["banned_until"] = now + self.ban_s
+                ban_s = self.ban_s * self.ban_factor ** st["bans"]
+                st["banned_until"] = now + ban_s
                 st["violations"] = 0
-                ctx.fire(status=418, banned_for_s=self.ban_s)
-                return ctx.dialect.error(418, "banned", retry_after_s=self.ban_s)
+                st["bans"] += 1
+                ctx.fire(status=418, banned_for_s=ban_s)
+                return ctx.dialect.error(418, "banned", retry_after_s=ban_s)
         if self.retry_after_s is not None:
             wait = self.retry_after_s
         elif self.refill_per_s > 0:
