@@ -94,7 +94,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if library is None:
         return 2
     rows = [
-        {"name": s.name, "kinds": s.kinds, "tags": list(s.tags), "file": s.source}
+        {
+            "name": s.name,
+            "kinds": s.kinds,
+            "tags": list(s.tags),
+            "file": s.source,
+            "origin": s.origin,
+        }
         for s in sorted(library.values(), key=lambda s: s.name)
     ]
     if args.json:
@@ -108,10 +114,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     table.add_column("fault kinds")
     table.add_column("tags")
     table.add_column("file", overflow="fold")
+    origins = any(row["origin"] for row in rows)
+    if origins:  # found by exploration: which test it came from
+        table.add_column("origin", overflow="fold")
     for row in rows:
-        table.add_row(
-            row["name"], ", ".join(row["kinds"]), ", ".join(row["tags"]), _short(row["file"])
-        )
+        cells = [row["name"], ", ".join(row["kinds"]), ", ".join(row["tags"]), _short(row["file"])]
+        table.add_row(*cells, *([row["origin"] or ""] if origins else []))
     Console().print(table)
     return 0
 
@@ -209,6 +217,12 @@ def _cmd_run(args: argparse.Namespace, pytest_args: list[str]) -> int:
     return run_pytest(pytest_args, report_dir=args.report)
 
 
+def _cmd_explore(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    from harness.runner import run_explore
+
+    return run_explore(args.nodeid, args.examples, args.seed, pytest_args)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     if args.what == "profile":
         from harness.exchange.profiles.custom import profile_schema_text
@@ -221,7 +235,21 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    from harness.errors import messages
+
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(messages.not_a_positive_count(value))
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from harness.options import seed_arg
+
     parser = argparse.ArgumentParser(
         prog="chaos-harness",
         description="Chaos and resilience testing for trading API clients.",
@@ -263,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report", metavar="DIR", default="chaos-report")
     run.set_defaults(func=None)
+    explore = sub.add_parser(
+        "explore",
+        help="explore one chaos test: drawn fault schedules, a failure shrunk to scenarios/found/",
+        description="Any argument chaos-harness does not know goes to pytest.",
+    )
+    explore.add_argument("nodeid", metavar="NODEID", help="the test: tests/test_bot.py::test_x")
+    explore.add_argument(
+        "--examples", type=_positive, default=200, metavar="N", help="schedules (default 200)"
+    )
+    explore.add_argument("--seed", type=seed_arg, default=None, metavar="S", help="the run seed")
+    explore.set_defaults(func=None)
     record = sub.add_parser(
         "record", help="a recording proxy: forward to --upstream, write a VCR.py cassette"
     )
@@ -285,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["run"]:
         args, rest = parser.parse_known_args(argv)
         return _cmd_run(args, rest)
+    if argv[:1] == ["explore"]:
+        args, rest = parser.parse_known_args(argv)
+        return _cmd_explore(args, rest)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -273,6 +273,12 @@ class VirtualClock:
             self._enabler = None
         self.real_elapsed += _real_perf_counter() - self._real_started
 
+    def rebase(self) -> None:
+        """Start the wall clock again at the epoch (while suspended: between the examples of
+        an exploration, so each meets the same exchange time)."""
+        if self.loop is not None:
+            self.mono0 = self.monotonic()
+
     def close(self) -> None:
         """Back to real time for good: anchors run on from where virtual time left them."""
         global _current

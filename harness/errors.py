@@ -9,7 +9,7 @@ caller passes in, so tests assert on types and facts rather than copied text.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -699,9 +699,11 @@ class messages:
         return f"{source}: clock {value!r} is not one of 'auto', 'virtual', 'real'{hint}"
 
     @staticmethod
-    def bad_chaos_marker(nodeid: str, unknown: Sequence[str], known: Sequence[str]) -> str:
+    def bad_marker_args(
+        marker: str, nodeid: str, unknown: Iterable[str], known: Sequence[str]
+    ) -> str:
         return (
-            f"{nodeid}: @pytest.mark.chaos does not take {', '.join(sorted(unknown))} "
+            f"{nodeid}: @pytest.mark.{marker} does not take {', '.join(sorted(unknown))} "
             f"(it takes {', '.join(known)})"
         )
 
@@ -730,3 +732,72 @@ class messages:
             "the I/O of a real socket cannot be fast-forwarded (looptime would jump past it "
             "to the client's next timeout)"
         )
+
+    # -- exploration --------------------------------------------------------------------------
+    @staticmethod
+    def explore_unknown_kind(kind: str, near: Sequence[str], known: Sequence[str]) -> str:
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"chaos_explore: no fault kind {kind!r} to explore{hint}; kinds: {', '.join(known)}"
+
+    @staticmethod
+    def explore_bad_option(name: str, value: object, allowed: str) -> str:
+        return f"chaos_explore: {name}={value!r} is not allowed ({allowed})"
+
+    @staticmethod
+    def explore_needs(nodeid: str, what: str) -> str:
+        return (
+            f"{nodeid}: exploration needs {what}: it runs the test body once per drawn fault "
+            "schedule on the test's chaos engine (an async test using the chaos fixture)"
+        )
+
+    @staticmethod
+    def explore_baseline_fails(nodeid: str, broke: str) -> str:
+        return (
+            f"{nodeid}: the test fails without any fault ({broke}), so exploration cannot "
+            "tell what a fault breaks: make it pass on its own first"
+        )
+
+    @staticmethod
+    def explore_description(
+        test: str, seed: int, first: int, examples: int, broke: str, replay: str, path: str
+    ) -> str:
+        return (
+            f"Found by exploring {test} (test seed {seed}): example {first} failed, and "
+            f"after {examples} examples (shrinking included) this is the smallest schedule "
+            "that still fails. "
+            f"What broke: {broke}. Replay: {replay} (this file is replayed first), or load "
+            f"it in any chaos test: @pytest.mark.chaos_scenario({path!r})."
+        )
+
+    @staticmethod
+    def explore_found(path: str, broke: str, faults: int, first: int, examples: int) -> str:
+        return (
+            f"exploration found a failure at example {first}, shrunk to "
+            f"{messages.plural(faults, 'fault')} in {examples} examples: {broke}\n"
+            f"minimal scenario written to {path}"
+        )
+
+    @staticmethod
+    def explore_regression(path: str, broke: str) -> str:
+        return f"a scenario exploration found before still fails: {path}\n{broke}"
+
+    @staticmethod
+    def explore_unchecked(unchecked: Mapping[str, Sequence[str]]) -> str:
+        parts = [f"{name} (needs {', '.join(what)})" for name, what in unchecked.items()]
+        return "exploration judged no " + "; no ".join(parts)
+
+    @staticmethod
+    def explore_progress(examples: int, max_examples: int, failing: int, event: str) -> str:
+        state = {"fail": "failed", "shrink": "shrinking", "pass": "ok", "done": "done"}[event]
+        return f"example {examples}/{max_examples}: {state}" + (
+            f" ({messages.plural(failing, 'failing example')})" if failing else ""
+        )
+
+    @staticmethod
+    def cli_explore_banner(nodeid: str, examples: int, seed: int | None) -> str:
+        seed_text = f"run seed {seed}" if seed is not None else "a new run seed"
+        return f"exploring {nodeid}: up to {examples} fault schedules, {seed_text}"
+
+    @staticmethod
+    def not_a_positive_count(value: object) -> str:
+        return f"{value!r} is not a positive whole number"

@@ -411,7 +411,8 @@ def no_requests_while_banned(ctx: InvariantContext) -> list[Violation]:
 def _bursts(ctx: InvariantContext) -> list[tuple[float, FaultEvent]]:
     """When each burst of consecutive faulted requests ended (the client could try again
     from then on), with the burst's first fault: a burst ends when its last request ends,
-    or, for one that never answered, when the client sent its next request."""
+    or, for one that never answered, when the client sent its next request; and not before
+    a Retry-After (429, 503) or a ban (418) of one of its answers elapsed."""
     journal = ctx.journal
     out: list[tuple[float, FaultEvent]] = []
     burst: list[JournalEntry] = []
@@ -423,6 +424,10 @@ def _bursts(ctx: InvariantContext) -> list[tuple[float, FaultEvent]]:
         end = next_start if next_start is not None else last.t
         if last.duration is not None:
             end = last.t + last.duration
+        for entry in burst:  # the client may not try again before a wait it was told
+            wait = _retry_after(entry) if entry.status in (418, 429, 503) else None
+            if wait is not None:
+                end = max(end, entry.t + (entry.duration or 0.0) + wait)
         out.append((end, burst[0].faults[0]))
         burst.clear()
 
@@ -442,7 +447,8 @@ def _bursts(ctx: InvariantContext) -> list[tuple[float, FaultEvent]]:
     "recovers_within",
     holds_when=(
         "after each burst of consecutive faults, a good trading cycle completes within "
-        "the bound (measured from the end of the burst)"
+        "the bound (measured from the end of the burst, or of the Retry-After or ban it "
+        "imposed)"
     ),
     needs=("cycles",),
 )

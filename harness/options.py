@@ -91,6 +91,12 @@ OPTIONS: tuple[Option, ...] = (
         {"choices": ("auto", "virtual", "real"), "default": None},
     ),
     Option(
+        "--chaos-explore",
+        "explore every selected chaos test with N drawn fault schedules (a test marked "
+        "chaos_explore: N instead of its max_examples)",
+        {"type": int, "metavar": "N"},
+    ),
+    Option(
         "--chaos-scenarios",
         "scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
         "folders or globs (default: the built-in library plus ./scenarios)",
@@ -105,6 +111,9 @@ MARKERS: tuple[str, ...] = (
     "chaos_scenario(*names_or_paths): load these scenarios into the test's chaos",
     "exchange(profile): the API profile of mock_exchange (generic, binance-spot)",
     "mock_server(backend='inprocess'): serve mock_server in-process or on a socket",
+    "chaos_explore(max_examples=200, kinds=None, roles=None, paths=None, max_faults=3, "
+    "invariants=None): run the test once per drawn fault schedule; a failure is shrunk and "
+    "written to scenarios/found/",
     "chaos_cassette(path, backend='inprocess', match_on=None): serve a VCR.py cassette (or a "
     ".har file; relative to the test file or the rootdir) from the test's mock_server",
 )
@@ -116,6 +125,12 @@ INI: tuple[tuple[str, str, str], ...] = (
         "files mapping routes to roles (TOML or YAML, relative to the rootdir), beside "
         "[tool.chaos-harness.roles] in pyproject.toml",
         "args",
+    ),
+    (
+        "chaos_found",
+        "folder of the scenarios exploration found, relative to the rootdir "
+        "(default: scenarios/found)",
+        "string",
     ),
     (
         "chaos_clock",

@@ -43,7 +43,8 @@ def _marker_args(item: pytest.Item) -> dict[str, Any] | None:
         kwargs.update(mark.kwargs)
     unknown = set(kwargs) - set(CHAOS_MARKER_ARGS)
     if unknown:
-        pytest.fail(messages.bad_chaos_marker(item.nodeid, unknown, CHAOS_MARKER_ARGS), False)
+        text = messages.bad_marker_args("chaos", item.nodeid, unknown, CHAOS_MARKER_ARGS)
+        pytest.fail(text, pytrace=False)
     return kwargs
 
 
@@ -113,7 +114,7 @@ def _on_clock(
     return on_virtual_time
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside exploration: examples share the clock
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     __tracebackhide__ = True
     clock = _virtual_clock(item)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.errors import messages
 
-__all__ = ["chaos_args", "run_pytest"]
+__all__ = ["chaos_args", "explore_args", "run_explore", "run_pytest"]
 
 
 def chaos_args(args: Sequence[str], report_dir: str) -> list[str]:
@@ -72,4 +72,47 @@ def run_pytest(args: Sequence[str], report_dir: str = "chaos-report") -> int:
     with progress:
         code = pytest.main(final, plugins=[_Live(progress)])
     console.print(messages.cli_run_report(report_dir))
+    return int(code)
+
+
+def explore_args(nodeid: str, examples: int, seed: int | None, extra: Sequence[str]) -> list[str]:
+    """pytest arguments that explore one test: in this process (``-n 0``), quiet."""
+    out = [nodeid, "--chaos-explore", str(examples), "-n", "0", "-p", "no:randomly", "-q"]
+    if seed is not None:
+        out += ["--chaos-seed", str(seed)]
+    return out + list(extra)
+
+
+def run_explore(
+    nodeid: str, examples: int = 200, seed: int | None = None, extra: Sequence[str] = ()
+) -> int:
+    """``chaos-harness explore``: explore one test with live progress; pytest's exit code."""
+    from harness import plugin_explore
+
+    console = Console(stderr=True)
+    console.print(messages.cli_explore_banner(nodeid, examples, seed))
+    progress = Progress(
+        TextColumn("[bold]exploring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task("explore", total=examples, state="")
+
+    def listen(exploration: Any, event: str) -> None:
+        state = messages.explore_progress(
+            exploration.examples, exploration.max_examples, exploration.failing, event
+        )
+        total = max(examples, exploration.examples)
+        progress.update(task, completed=exploration.examples, total=total, state=state)
+
+    plugin_explore.LISTENERS.append(listen)
+    try:
+        with progress:
+            code = pytest.main(explore_args(nodeid, examples, seed, extra))
+    finally:
+        plugin_explore.LISTENERS.remove(listen)
     return int(code)

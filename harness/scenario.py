@@ -180,6 +180,10 @@ class Scenario(BaseModel):
         default_factory=list,
         description="invariant names, or {name: {argument: value}}",
     )
+    origin: str | None = Field(
+        None,
+        description="where it came from: 'explore <test>' for a scenario exploration found",
+    )
     _source: str | None = PrivateAttr(None)
 
     @model_validator(mode="after")

@@ -46,6 +46,8 @@ class ItemState:
     """The clock the test body ran on: real or virtual."""
     simulated_s: float | None = None
     """On virtual time: the seconds the test lived through (body and teardown)."""
+    exploration: Any = None
+    """What exploring the test found (:class:`harness.explore.Exploration`), if explored."""
 
     @property
     def failed(self) -> bool:
@@ -190,6 +192,7 @@ class ChaosSession:
             violations=violations,
             clock=state.clock,
             simulated_s=state.simulated_s,
+            exploration=state.exploration.as_dict() if state.exploration is not None else None,
             replay=self.replay(state.nodeid, swept=state.sweep is not None),
         )
         self.records.write([record.to_dict()])

@@ -32,6 +32,9 @@ from harness.errors import MarketDataError
 from harness.schemas import OHLCV, validate_edge
 from strategies.crossover import SLOW, limit_price, side_for
 
+RECONCILE_ROUNDS = 5
+"""Final reconciliations tried before giving up (a breaker cooldown between them)."""
+
 
 class Ticker(pa.DataFrameModel):
     """The ticker contract: a finite positive price and a timestamp."""
@@ -210,18 +213,35 @@ class ResilientBot:
                 if placed is None:
                     await asyncio.sleep(self.backoff_s)
                     continue
-            if placed is not None:
+            if placed is not None and not _trusted(placed, client_id):
+                placed = await self._find(client_id)  # a garbled ack: ask the exchange
+            if placed is not None and _trusted(placed, client_id):
                 self.pending.pop(client_id, None)
                 self.known_orders[placed["order_id"]] = placed["status"]
                 return placed
         return None  # still pending: reconciled at the end
 
+    async def _cancel_open(self) -> None:
+        """Cancel the resting order, if any."""
+        if self._open_order is not None:
+            try:
+                _, canceled = await self._call("DELETE", f"/v1/orders/{self._open_order}")
+                self.known_orders[canceled["order_id"]] = canceled["status"]
+            except Rejected:
+                pass  # already filled: reconciliation will say so
+            self._open_order = None
+
     async def reconcile(self) -> None:
-        """Make the bot's view of its orders equal the exchange's."""
+        """Make the bot's view of its orders equal the exchange's. Nothing rests on the
+        book afterwards (a resting order could fill after the bot looked)."""
+        await self._cancel_open()
         for client_id in list(self.pending):
             found = await self._find(client_id)
             if found is not None:
                 self.known_orders[found["order_id"]] = found["status"]
+                if found["status"] in ("new", "partially_filled"):
+                    self._open_order = found["order_id"]
+                    await self._cancel_open()
             self.pending.pop(client_id, None)
         for order_id in list(self.known_orders):
             _, order = await self._call("GET", f"/v1/orders/{order_id}")
@@ -246,19 +266,17 @@ class ResilientBot:
         side = side_for(frame["close"].tolist())
         _, ticker = await self._call("GET", "/v1/ticker", params={"symbol": self.symbol})
         ticker_frame = validate_edge([ticker], Ticker, source="GET /v1/ticker")
+        if ticker_frame["symbol"].iloc[0] != self.symbol:
+            raise StaleData(f"a ticker for {ticker_frame['symbol'].iloc[0]!r}, not {self.symbol}")
         if self.stream:
             ticker_frame = ticker_frame.assign(price=self._stream_price(side))
         ticker_ms = int(ticker_frame["time"].iloc[0])
         if ticker_ms <= self._last_ticker_ms:
             raise StaleData("the ticker went back in time")
+        if now - pd.Timestamp(ticker_ms, unit="ms", tz="UTC") > pd.Timedelta(seconds=5):
+            raise StaleData(f"the ticker of {ticker_ms} ms is old")
         self._last_ticker_ms = ticker_ms
-        if self._open_order is not None:
-            try:
-                _, canceled = await self._call("DELETE", f"/v1/orders/{self._open_order}")
-                self.known_orders[canceled["order_id"]] = canceled["status"]
-            except Rejected:
-                pass  # already filled: reconciliation will say so
-            self._open_order = None
+        await self._cancel_open()
         self._intent += 1
         placed = await self._place(
             {
@@ -373,16 +391,36 @@ class ResilientBot:
                         await asyncio.sleep(self.breaker_cooldown_s)
                         self._failures = 0
                 await asyncio.sleep(self.cycle_s)
-            try:
-                await self.reconcile()
-            except (Retryable, Rejected) as exc:
-                self.errors.append(f"reconcile: {exc!r}")
+            for _ in range(RECONCILE_ROUNDS):  # the exchange may refuse lookups for a while
+                try:
+                    await self.reconcile()
+                    break
+                except (Retryable, Rejected) as exc:
+                    self.errors.append(f"reconcile: {exc!r}")
+                    await asyncio.sleep(self.breaker_cooldown_s)
         finally:
             if consumer is not None:
                 consumer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await consumer
             await self._session.close()
+
+
+STATUSES = frozenset(
+    ("new", "accepted", "partially_filled", "filled", "canceled", "rejected", "expired", "replaced")
+)
+
+
+def _trusted(order: Any, client_id: str) -> bool:
+    """An order answer the bot can act on: its own client order id, an id it can put in a
+    path, a status it knows."""
+    return (
+        isinstance(order, dict)
+        and order.get("client_order_id") == client_id
+        and isinstance(order.get("order_id"), str)
+        and order["order_id"].isalnum()
+        and order.get("status") in STATUSES
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -169,6 +169,14 @@ class Chaos:
         self.scenarios.clear()
         self._counts.clear()
 
+    def reset(self) -> None:
+        """Back to a fresh engine: no faults, an empty fault log, no client, not judged
+        (exploration runs a test body once per drawn scenario on the same engine)."""
+        self.clear()
+        self.log.events.clear()
+        self.client = None
+        self.judged = False
+
     def detach(self) -> None:
         self.server.attach_chaos(None)
 

@@ -9,6 +9,7 @@ MockServer as routes; it does not know HTTP.
 from __future__ import annotations
 
 import bisect
+import copy
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
@@ -182,6 +183,23 @@ class FakeExchange:
         clock: real time, or the test's virtual time, from the test's start).
         Set it before the first market-data request: candle history ends at that time."""
         self._clock = (float(epoch_s), Anchor())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The exchange's whole state (orders, balances, markets, clock), to :meth:`restore`."""
+        state = dict(self.__dict__)
+        clock_set = state.pop("_clock")
+        return {
+            "state": copy.deepcopy(state),
+            "epoch": None if clock_set is None else clock_set[0] + clock_set[1].elapsed(),
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Back to a :meth:`snapshot` (a clock that was set starts again from where it read
+        then; exploration runs each example on a fresh exchange)."""
+        self.__dict__.update(copy.deepcopy(snapshot["state"]))
+        self._clock = None
+        if snapshot["epoch"] is not None:
+            self.set_time(snapshot["epoch"])
 
     def advance(self, seconds: float) -> None:
         """Move the exchange's clock forward (the market opens, a day order expires...)."""

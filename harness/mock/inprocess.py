@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 from collections.abc import Mapping
 from http import HTTPStatus
 from math import ceil
@@ -29,7 +30,7 @@ from unittest.mock import patch
 import aiohttp
 from aiohttp import ClientResponse, ClientTimeout, RequestInfo
 from aiohttp.client_exceptions import ClientPayloadError, SocketTimeoutError
-from aiohttp.helpers import TimerNoop
+from aiohttp.helpers import BaseTimerContext, TimeoutHandle, TimerNoop
 from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
 from aioresponses import aioresponses
@@ -95,11 +96,14 @@ def build_client_response(
     loop: asyncio.AbstractEventLoop,
     truncated: TruncatedBody | None = None,
     dribble: DribbledBody | None = None,
+    timer: BaseTimerContext | None = None,
 ) -> ClientResponse:
     """A real ``ClientResponse`` whose body is already in its stream, as after a socket read.
 
     With ``truncated``, the stream holds only the first bytes and then fails (or ends) the
-    way aiohttp's parser does when a server closes mid-body.
+    way aiohttp's parser does when a server closes mid-body. With ``dribble``, the body
+    arrives in pieces, read under ``timer`` (the request's ``total`` timeout, as aiohttp
+    reads a body from a socket).
     """
     resp = session._response_class(
         method,
@@ -135,7 +139,12 @@ def build_client_response(
     if cookies:
         resp._raw_cookie_headers = tuple(cookies)
         session._cookie_jar.update_cookies_from_headers(list(cookies), url)
-    content = StreamReader(_NULL_PROTOCOL, _READ_LIMIT, loop=loop)  # type: ignore[arg-type]
+    content = StreamReader(
+        _NULL_PROTOCOL,  # type: ignore[arg-type]
+        _READ_LIMIT,
+        timer=timer if dribble is not None else None,
+        loop=loop,
+    )
     if truncated is not None and method != "HEAD":
         body = truncated.body
     if dribble is not None and body:
@@ -358,9 +367,15 @@ class _Dispatcher:
                 dribble = slow
                 response = slow.response
             break
+        timer, handle = None, None
+        if dribble is not None:
+            total_at = when if not by_read else None
+            timer, handle = _body_timer(loop, total_at, server, request.index)
         resp = build_client_response(
-            session, method, url, headers, response, loop, truncated, dribble
+            session, method, url, headers, response, loop, truncated, dribble, timer
         )
+        if handle is not None:
+            resp.content.on_eof(handle.cancel)
         raise_for_status = kwargs.get("raise_for_status")
         if raise_for_status is None:
             raise_for_status = getattr(session, "_raise_for_status", False)
@@ -399,6 +414,22 @@ class _Dispatcher:
                 request.index, ClientOutcome("timeout", "TimeoutError (total)")
             )
             raise TimeoutError() from None
+
+
+def _body_timer(
+    loop: asyncio.AbstractEventLoop, total_at: float | None, server: MockServer, index: int
+) -> tuple[BaseTimerContext | None, asyncio.TimerHandle | None]:
+    """aiohttp's own timer for reading a dribbled body until the request's ``total``
+    deadline (``total_at``, loop time), and its handle: the read fails with
+    ``TimeoutError`` then, as from a socket. (None, None) without a total deadline."""
+    if total_at is None:
+        return None, None
+    handle = TimeoutHandle(loop, max(total_at - loop.time(), 1e-9), ceil_threshold=math.inf)
+    handle.register(
+        server.note_client_outcome, index, ClientOutcome("timeout", "TimeoutError (total)")
+    )
+    started = handle.start()
+    return handle.timer(), started
 
 
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))

@@ -101,6 +101,9 @@ class Record:
     """The clock the test ran on: real, or virtual (:mod:`harness.clock`)."""
     simulated_s: float | None = None
     """On virtual time: the seconds of exchange time the test lived through."""
+    exploration: dict[str, Any] | None = None
+    """For an explored test: examples run, failures, the shrunk scenario, time to the first
+    failure (:meth:`harness.explore.Exploration.as_dict`)."""
 
     def __post_init__(self) -> None:
         if not self.replay:
@@ -125,6 +128,7 @@ class Record:
         replay: str = "",
         clock: str = "real",
         simulated_s: float | None = None,
+        exploration: dict[str, Any] | None = None,
     ) -> Record:
         """One record, from a test's outcome and the evidence its chaos left."""
         evidence = evidence or Evidence()
@@ -149,6 +153,7 @@ class Record:
             replay=replay,
             clock=clock,
             simulated_s=None if simulated_s is None else round(simulated_s, 6),
+            exploration=exploration,
         )
 
     @property
@@ -247,6 +252,10 @@ class Report:
             entry = out.setdefault(r.base_nodeid, {"failed": [], "passed": []})
             entry["failed" if r.failed else "passed"].append(r.test_seed)
         return out
+
+    def explorations(self) -> list[Record]:
+        """The records of explored tests, by node id."""
+        return sorted((r for r in self.records if r.exploration), key=lambda r: r.nodeid)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -95,6 +95,7 @@ def render_markdown(report: Report) -> str:
         if not always and not sometimes:
             lines.append("No swept test failed.")
         lines.append("")
+    lines += _exploration_markdown(report)
     lines += ["## Faults fired", "", "| kind | count |", "| --- | ---: |"]
     lines += [f"| {k} | {v} |" for k, v in sorted(report.faults_by_kind().items())]
     return "\n".join(lines) + "\n"
@@ -206,6 +207,79 @@ def _latency_chart(report: Report) -> str:
     )
 
 
+def _exploration_rows(report: Report) -> list[tuple[str, ...]]:
+    """(test, examples, failing, first failure, seconds to it, faults, what broke, file)."""
+    rows = []
+    for record in report.explorations():
+        ex = record.exploration or {}
+        first = ex.get("first_failure")
+        rows.append(
+            (
+                record.nodeid,
+                str(ex.get("examples", 0)),
+                str(ex.get("failing", 0)),
+                "-" if first is None else str(first),
+                "-" if ex.get("first_failure_s") is None else f"{ex['first_failure_s']:.2f}",
+                "-" if ex.get("faults") is None else str(ex["faults"]),
+                ex.get("broke") or "nothing",
+                ex.get("found") or ex.get("regression") or "",
+            )
+        )
+    return rows
+
+
+_EXPLORATION_HEAD = (
+    "test",
+    "examples",
+    "failing",
+    "first failure",
+    "s to first failure",
+    "faults (shrunk)",
+    "what broke",
+    "scenario file",
+)
+
+
+def _exploration_markdown(report: Report) -> list[str]:
+    rows = _exploration_rows(report)
+    if not rows:
+        return []
+    lines = [
+        "## Exploration",
+        "",
+        "| " + " | ".join(_EXPLORATION_HEAD) + " |",
+        "| --- |" + " ---: |" * 5 + " --- | --- |",
+    ]
+    for row in rows:
+        test, *numbers, broke, file = row
+        cells = [
+            f"`{test}`",
+            *numbers,
+            broke[:200].replace("|", "\\|"),
+            f"`{file}`" if file else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    for record in report.explorations():
+        scenario = (record.exploration or {}).get("scenario")
+        if scenario:
+            import yaml
+
+            lines += ["", f"Minimal schedule of `{record.nodeid}`:", "", "```yaml"]
+            lines += [yaml.safe_dump(scenario["faults"], sort_keys=False).rstrip(), "```"]
+    return [*lines, ""]
+
+
+def _exploration_html(report: Report) -> str:
+    rows = _exploration_rows(report)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _EXPLORATION_HEAD)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f'<h2 id="exploration">Exploration</h2><table><tr>{head}</tr>{body}</table>'
+
+
 def _inert_html(report: Report) -> str:
     inert = report.inert_pairs()
     if not inert:
@@ -254,6 +328,7 @@ code {{ background: #f2f4f7; padding: 0 3px; }} li {{ margin-bottom: 1em; }}
 <p class="legend">{"".join(f'<span style="background:{c}"></span>{k}' for k, c in _COLORS.items())}</p>
 {_heatmap(report)}
 {_inert_html(report)}
+{_exploration_html(report)}
 <h2>Failures by cause</h2>
 {"".join(failures) or "<p>No failures.</p>"}
 <h2>Injected and observed latency</h2>

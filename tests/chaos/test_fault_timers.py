@@ -259,3 +259,19 @@ async def test_recovers_within_measures_virtual_seconds(server: MockServer, chao
 async def test_clock_real_keeps_this_test_on_real_time() -> None:
     assert clock.current() is None
     assert abs(time.time() - clock.real_wall()) < 5
+
+
+@pytest.mark.chaos
+async def test_a_dribbled_body_is_cut_by_the_total_timeout(
+    server: MockServer, chaos: Chaos
+) -> None:
+    """aiohttp's total timeout covers reading the body, in-process as over a socket."""
+    chaos.inject(faults.Dribble(chunks=4, over_ms=30_000))
+    async with aiohttp.ClientSession() as session:
+        t = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await get(session, total=10)
+        assert time.monotonic() - t == 10.0
+        assert await get(session, total=40) == 200  # given the time, the body arrives
+    outcomes = [e.client_outcome and e.client_outcome.kind for e in server.journal]
+    assert outcomes == ["timeout", None]

@@ -57,7 +57,8 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(load_library())
     row = next(r for r in rows if r["name"] == "order-ack-lost")
-    assert set(row) == {"name", "kinds", "tags", "file"}
+    assert set(row) == {"name", "kinds", "tags", "file", "origin"}
+    assert row["origin"] is None  # a built-in scenario; found ones say which test found them
     assert row["kinds"] == ["ack_lost"] and "idempotency" in row["tags"]
     assert row["file"].endswith("order-ack-lost.yaml")
 
