@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean toxiproxy chromium
+.PHONY: demo test lint install clean toxiproxy chromium docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,17 @@ $(TOXIPROXY):
 	GOBIN=$(CURDIR)/.tools/toxiproxy GOFLAGS=-modcacherw go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0
 
 toxiproxy: $(TOXIPROXY)
+
+# actionlint checks the documented GitHub Actions workflow (docs/github-actions.yml); built
+# from source with go install like Toxiproxy, into .tools/.
+ACTIONLINT := .tools/actionlint/actionlint
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/.tools/actionlint GOFLAGS=-modcacherw go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+# The documentation site: every page, link and anchor checked (mkdocs build --strict).
+docs: $(STAMP) $(ACTIONLINT)
+	$(ACTIONLINT) docs/github-actions.yml
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 install: $(STAMP)
 
@@ -35,8 +46,8 @@ lint: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || { echo "make chromium: could not install Debian's chromium with apt-get (needed by the HTML report test; run as root, or install it yourself)"; exit 1; }
 
-test: lint $(TOXIPROXY) chromium
-	CHAOS_HARNESS_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest -n auto
+test: lint docs $(TOXIPROXY) chromium
+	CHAOS_HARNESS_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest -n auto --chaos-require-toxiproxy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

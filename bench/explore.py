@@ -27,7 +27,7 @@ import pytest
 from harness.explore import DEFAULT_INVARIANTS
 
 ROOT = Path(__file__).resolve().parent.parent
-# the invariants the library's in-process scenarios show NaiveBot breaking (README.md's
+# the invariants the library's in-process scenarios show NaiveBot breaking (the docs'
 # naive-vs-resilient table): the same seven as exploration's default oracle
 NAIVE_BREAKS = DEFAULT_INVARIANTS
 

@@ -2,6 +2,10 @@
 
 The names below load on first use, so importing the package (and its pytest plugin)
 stays cheap for a project's test run.
+
+PYTEST_DONT_REWRITE: this package holds no assertions to rewrite; the marker keeps
+``chaos-harness run`` (pytest in the CLI's own process, the package already imported)
+free of pytest's "already imported, cannot be rewritten" warning.
 """
 
 from __future__ import annotations

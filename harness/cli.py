@@ -113,12 +113,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
     table.add_column("name", no_wrap=True)
     table.add_column("fault kinds")
     table.add_column("tags")
-    table.add_column("file", overflow="fold")
+    if args.verbose:
+        table.add_column("file", overflow="fold")
     origins = any(row["origin"] for row in rows)
     if origins:  # found by exploration: which test it came from
         table.add_column("origin", overflow="fold")
     for row in rows:
-        cells = [row["name"], ", ".join(row["kinds"]), ", ".join(row["tags"]), _short(row["file"])]
+        cells = [row["name"], ", ".join(row["kinds"]), ", ".join(row["tags"])]
+        cells += [_short(row["file"])] if args.verbose else []
         table.add_row(*cells, *([row["origin"] or ""] if origins else []))
     Console().print(table)
     return 0
@@ -223,6 +225,23 @@ def _cmd_explore(args: argparse.Namespace, pytest_args: list[str]) -> int:
     return run_explore(args.nodeid, args.examples, args.seed, pytest_args)
 
 
+def _cmd_toxiproxy(args: argparse.Namespace) -> int:
+    from harness.errors import ToxiproxyError, messages
+    from harness.toxiproxy import find_binary, install
+
+    if args.action == "where":
+        found = find_binary()
+        print(found if found is not None else messages.toxiproxy_missing_short())
+        return 0 if found is not None else 1
+    try:
+        binary = install()
+    except ToxiproxyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(messages.toxiproxy_installed(binary))
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     if args.what == "profile":
         from harness.exchange.profiles.custom import profile_schema_text
@@ -268,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list scenarios (default: the built-in library)")
     listing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("-v", "--verbose", action="store_true", help="show each file's path")
     listing.set_defaults(func=_cmd_list)
     report = sub.add_parser(
         "report",
@@ -309,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", required=True, metavar="FILE", help="cassette.yaml (or .json)")
     record.add_argument("--port", type=int, default=0, help="listen port (default: a free one)")
     record.set_defaults(func=_cmd_record)
+    toxi = sub.add_parser(
+        "toxiproxy",
+        help="toxiproxy install: build the Toxiproxy server with go install; toxiproxy where",
+    )
+    toxi.add_argument("action", choices=["install", "where"])
+    toxi.set_defaults(func=_cmd_toxiproxy)
     sub.add_parser(
         "doctor", help="check dependencies, Toxiproxy, loopback ports and scenarios"
     ).set_defaults(func=_cmd_doctor)

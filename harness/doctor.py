@@ -70,8 +70,8 @@ def check_toxiproxy() -> list[Check]:
     )
 
     fix = (
-        f"make toxiproxy (go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION} into .tools/toxiproxy),"
-        " or set TOXIPROXY_BIN / TOXIPROXY_URL"
+        f"chaos-harness toxiproxy install (go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION} "
+        "into your user cache), or set TOXIPROXY_BIN / TOXIPROXY_URL"
     )
     try:
         server = ToxiproxyServer.from_environment()

@@ -236,11 +236,7 @@ class ToxiproxyError(HarnessError, RuntimeError):
 
     @classmethod
     def not_installed(cls, module: str, version: str) -> ToxiproxyError:
-        return cls(
-            "no Toxiproxy server: set TOXIPROXY_URL to a running one, TOXIPROXY_BIN to its "
-            f"binary, or install it with `make toxiproxy` (go install {module}@{version} "
-            "into .tools/toxiproxy)"
-        )
+        return cls(messages.toxiproxy_missing(module, version))
 
     @classmethod
     def did_not_start(
@@ -288,12 +284,29 @@ class LiveEndpointBlocked(HarnessError, RuntimeError):
         self.port = port
         self.via = via
         where = f"{host}:{port}" if port is not None else host
+        if is_ip_address(host):  # an address, not a name: a mock host does not fit
+            fix = (
+                "serve the mock on 127.0.0.1 (the mock_server_socket fixture, or "
+                "`async with server.serve() as url`) and point the client at its URL"
+            )
+        else:
+            fix = f'mock this host with MockServer("https://{host}")'
         super().__init__(
             f"live endpoint blocked: a test using trading-chaos-harness tried to reach "
             f"{where} ({via}). Only mocked routes and 127.0.0.1 are reachable while the "
-            f'harness is active; mock this host with MockServer("https://{host}") or pass '
-            f"--chaos-allow-network to turn the guard off."
+            f"harness is active; {fix}, or pass --chaos-allow-network to turn the guard off."
         )
+
+
+def is_ip_address(host: str) -> bool:
+    """An IP address (v4, v6, bracketed or not) rather than a host name."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -801,3 +814,55 @@ class messages:
     @staticmethod
     def not_a_positive_count(value: object) -> str:
         return f"{value!r} is not a positive whole number"
+
+    @staticmethod
+    def scenario_set(count: int, source: str) -> str:
+        return f"chaos scenarios: {messages.plural(count, 'scenario')} from {source}"
+
+    @staticmethod
+    def scenario_source_header(source: str) -> str:
+        return f"chaos scenarios (the scenario fixture): {source}"
+
+    @staticmethod
+    def expected_unmatched(count: int | None, got: int) -> str:
+        wanted = (
+            "an unmatched request" if count is None else messages.plural(count, "unmatched request")
+        )
+        return f"expect_unmatched(): expected {wanted}, and {got} came"
+
+    # -- Toxiproxy ------------------------------------------------------------------------------
+    @staticmethod
+    def toxiproxy_missing(module: str, version: str) -> str:
+        return (
+            "no Toxiproxy server: install it with `chaos-harness toxiproxy install` (go "
+            f"install {module}@{version} into your user cache; in a checkout of the harness, "
+            "`make toxiproxy`), or set TOXIPROXY_BIN to its binary or TOXIPROXY_URL to a "
+            "running server"
+        )
+
+    @staticmethod
+    def toxiproxy_skipped(module: str, version: str) -> str:
+        return (
+            messages.toxiproxy_missing(module, version)
+            + "; skipped (--chaos-require-toxiproxy makes this an error)"
+        )
+
+    @staticmethod
+    def toxiproxy_needs_go() -> str:
+        return (
+            "chaos-harness toxiproxy install builds Toxiproxy from source with Go, and `go` is "
+            "not on the PATH: install Go (https://go.dev/dl/, or your system's golang package)"
+        )
+
+    @staticmethod
+    def toxiproxy_install_failed(code: int, stderr: str) -> str:
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        return f"go install of Toxiproxy failed (exit {code}):\n{tail}"
+
+    @staticmethod
+    def toxiproxy_installed(binary: object) -> str:
+        return f"Toxiproxy server installed: {binary}"
+
+    @staticmethod
+    def toxiproxy_missing_short() -> str:
+        return "no Toxiproxy server found: run `chaos-harness toxiproxy install`"

@@ -112,7 +112,7 @@ BOUNDS: dict[str, str] = {
     "window of 1-1,800 s from 0-600 s; probability 0.1-0.9 (at most 1-5 times). Every "
     "schedule ends: a fault that never stops breaks every client, and tells nothing",
 }
-"""What exploration draws for each kind (README.md's table)."""
+"""What exploration draws for each kind (docs/explore.md's table)."""
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -496,7 +496,7 @@ def found_for(test: str, folder: str | Path) -> list[Scenario]:
 
 
 def bounds_table() -> str:
-    """:data:`BOUNDS` as a Markdown table (README.md shows it)."""
+    """:data:`BOUNDS` as a Markdown table (docs/explore.md shows it)."""
     rows = ["| fault kind | what exploration draws |", "| --- | --- |"]
     rows += [f"| `{kind}` | {BOUNDS[kind]} |" for kind in (*KIND_ORDER, *MESSAGE_KINDS)]
     rows.append(f"| every schedule | {BOUNDS['schedule']} |")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest_socket
 
-from harness.errors import LiveEndpointBlocked
+from harness.errors import LiveEndpointBlocked, is_ip_address
 from harness.mock.inprocess import dispatcher, is_loopback
 
 __all__ = ["LiveEndpointGuard"]
@@ -81,8 +81,11 @@ class LiveEndpointGuard:
         def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
             name = host.decode() if isinstance(host, bytes) else host
             if name is not None and name not in _UNSPECIFIED and not is_loopback(name):
+                numeric = is_ip_address(str(name))  # create_connection resolves addresses too
                 raise LiveEndpointBlocked(
-                    str(name), port if isinstance(port, int) else None, via="DNS lookup"
+                    str(name),
+                    port if isinstance(port, int) else None,
+                    via="connection" if numeric else "DNS lookup",
                 )
             return original_getaddrinfo(host, port, *args, **kwargs)
 

@@ -688,7 +688,7 @@ def names(violations: Iterable[Violation]) -> set[str]:
 
 
 def markdown_table() -> str:
-    """The registry as a Markdown table (the module docstring and README.md show it)."""
+    """The registry as a Markdown table (the module docstring and docs/invariants.md show it)."""
     rows = ["| invariant | holds when | evidence beyond the journal |", "| --- | --- | --- |"]
     for entry in INVARIANTS.values():
         needs = ", ".join(f"`{n}`" for n in entry.needs) or "none"

@@ -91,6 +91,12 @@ OPTIONS: tuple[Option, ...] = (
         {"choices": ("auto", "virtual", "real"), "default": None},
     ),
     Option(
+        "--chaos-require-toxiproxy",
+        "a test needing Toxiproxy errors when no server is installed (default: it is "
+        "skipped, saying how to install it)",
+        {"action": "store_true", "default": False},
+    ),
+    Option(
         "--chaos-explore",
         "explore every selected chaos test with N drawn fault schedules (a test marked "
         "chaos_explore: N instead of its max_examples)",
@@ -99,7 +105,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--chaos-scenarios",
         "scenarios for tests using the 'scenario' fixture: comma-separated names, files, "
-        "folders or globs (default: the built-in library plus ./scenarios)",
+        "folders, globs (from the rootdir) or tag:NAME (default: the chaos_scenarios ini "
+        "setting, else the project's scenarios/ folder, else the built-in library)",
         {"metavar": "SPEC"},
     ),
 )
@@ -124,6 +131,13 @@ INI: tuple[tuple[str, str, str], ...] = (
         "chaos_roles",
         "files mapping routes to roles (TOML or YAML, relative to the rootdir), beside "
         "[tool.chaos-harness.roles] in pyproject.toml",
+        "args",
+    ),
+    (
+        "chaos_scenarios",
+        "the scenario set of tests using the 'scenario' fixture when --chaos-scenarios is not "
+        "given: names, files, folders, globs (from the rootdir) or tag:NAME (default: the "
+        "project's scenarios/ folder when it has scenarios, else the built-in library)",
         "args",
     ),
     (

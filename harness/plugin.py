@@ -54,8 +54,16 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput.update(node.config.stash[_SESSION].worker_input())
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return config.stash[_SESSION].header()
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from harness.library_paths import default_spec
+
+    spec = config.getoption("--chaos-scenarios")
+    source = (
+        "--chaos-scenarios"
+        if spec
+        else default_spec(config.rootpath, config.getini("chaos_scenarios"))[1]
+    )
+    return [config.stash[_SESSION].header(), messages.scenario_source_header(source)]
 
 
 def run_seed(config: pytest.Config) -> int:
@@ -75,9 +83,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("_chaos_sweep", range(sweep), ids=[f"sweep{i}" for i in range(sweep)])
     if "scenario" in metafunc.fixturenames:
         found = config.stash[_SESSION].scenarios(
-            config.getoption("--chaos-scenarios"), config.rootpath
+            config.getoption("--chaos-scenarios"), config.rootpath, config.getini("chaos_scenarios")
         )
         metafunc.parametrize("scenario", found, ids=[s.name for s in found], indirect=True)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    return config.stash[_SESSION].scenario_line()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,6 +6,7 @@ test's proxies from the project's ``toxiproxy.json``. A plugin of its own (entry
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,13 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def toxiproxy_server(pytestconfig: pytest.Config) -> Iterator[ToxiproxyServer]:
     """A real Toxiproxy server for this process (each xdist worker has its own)."""
-    from harness.toxiproxy import ToxiproxyServer
+    from harness.toxiproxy import TOXIPROXY_MODULE, TOXIPROXY_VERSION, ToxiproxyServer, find_binary
 
+    # Without any Toxiproxy, tests that need it are skipped, saying how to install it
+    # (unless the run requires it, as the project's own CI does).
+    missing = not os.environ.get("TOXIPROXY_URL") and find_binary(pytestconfig.rootpath) is None
+    if missing and not pytestconfig.getoption("--chaos-require-toxiproxy"):
+        pytest.skip(messages.toxiproxy_skipped(TOXIPROXY_MODULE, TOXIPROXY_VERSION))
     server = ToxiproxyServer.from_environment(pytestconfig.rootpath)
     server.start()
     try:

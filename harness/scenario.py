@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -34,6 +33,11 @@ from pydantic import (
 
 from harness.chaos.faults import Fault, MessageFault, clean_message, registry
 from harness.errors import ScenarioError, ScenarioProblem, messages
+from harness.library_paths import SUFFIXES as _SUFFIXES
+from harness.library_paths import (
+    builtin_dir,
+    find_scenario_files,
+)
 
 __all__ = [
     "Checked",
@@ -50,7 +54,6 @@ __all__ = [
 ]
 
 SCHEMA_FILE = "scenario.schema.json"
-_SUFFIXES = (".yaml", ".yml")
 
 
 _TOXIC_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -448,26 +451,6 @@ def load_file(path: str | Path) -> Scenario:
 # -- the library -------------------------------------------------------------------------
 
 
-def builtin_dir() -> Path:
-    """The built-in scenario library (inside the wheel, or the checkout's ``scenarios/``)."""
-    packaged = Path(str(resources.files("harness"))) / "scenarios"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "scenarios"
-
-
-def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
-    """YAML files named directly or found (recursively, sorted) in folders."""
-    out: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(f for f in path.rglob("*") if f.suffix in _SUFFIXES and f.is_file()))
-        else:
-            out.append(path)
-    return out
-
-
 def iter_load(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Scenario | ScenarioError]]:
     """Each file with its scenario, or with the error that says why it is not one."""
     for file in find_scenario_files(paths):
@@ -535,10 +518,22 @@ def default_dirs(project_root: str | Path | None = None) -> list[Path]:
     return dirs
 
 
+def locate(text: str | Path, project_root: str | Path | None) -> Path:
+    """A path as the user wrote it, resolved from the project (the rootdir) rather than the
+    current directory: absolute paths as they are; a relative one under ``project_root``
+    when it exists there, else from the current directory (as a shell would)."""
+    path = Path(text).expanduser()
+    if path.is_absolute() or project_root is None:
+        return path
+    rooted = Path(project_root) / path
+    return rooted if rooted.exists() or not path.exists() else path
+
+
 def load_scenario(name_or_path: str | Path, *, project_root: str | Path | None = None) -> Scenario:
-    """A scenario by file path, or by name from the library (built-in plus project)."""
+    """A scenario by file path (relative to the project root, else the current directory),
+    or by name from the library (built-in plus project)."""
     text = str(name_or_path)
-    path = Path(text)
+    path = locate(text, project_root)
     if path.suffix in _SUFFIXES or path.is_file():
         return load_file(path)
     library = load_library(default_dirs(project_root if project_root is not None else Path.cwd()))
@@ -560,7 +555,8 @@ def load_scenario(name_or_path: str | Path, *, project_root: str | Path | None =
 
 
 def select_scenarios(spec: str | None, project_root: str | Path | None = None) -> list[Scenario]:
-    """Scenarios for ``--chaos-scenarios``: comma-separated paths, folders, globs or names."""
+    """Scenarios for ``--chaos-scenarios``: comma-separated names, files, folders, globs
+    (paths from the project root) or ``tag:NAME`` (library scenarios with that tag)."""
     dirs = default_dirs(project_root)
     if not spec:
         return sorted(load_library(dirs).values(), key=lambda s: s.name)
@@ -569,15 +565,24 @@ def select_scenarios(spec: str | None, project_root: str | Path | None = None) -
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        path = Path(part)
-        if path.is_dir() or path.is_file():
+        path = locate(part, project_root)
+        if part.startswith("tag:"):
+            library = library if library is not None else load_library(dirs)
+            tag = part.removeprefix("tag:")
+            items = [s for _, s in sorted(library.items()) if tag in s.tags]
+            if not items:
+                known = sorted({t for s in library.values() for t in s.tags})
+                problem = f"no scenario has the tag {tag!r}; tags: {', '.join(known)}"
+                raise ScenarioError([ScenarioProblem(part, None, "", problem)])
+        elif path.is_dir() or path.is_file():
             items = list(load_library([path]).values()) if path.is_dir() else [load_file(path)]
         elif any(ch in part for ch in "*?["):
             library = library if library is not None else load_library(dirs)
             from fnmatch import fnmatch
 
             items = [s for n, s in library.items() if fnmatch(n, part)]
-            items += [load_file(f) for f in sorted(Path().glob(part)) if f.suffix in _SUFFIXES]
+            base = Path(project_root) if project_root is not None else Path()
+            items += [load_file(f) for f in sorted(base.glob(part)) if f.suffix in _SUFFIXES]
             if not items:
                 raise ScenarioError([ScenarioProblem(part, None, "", "matches no scenario")])
         else:

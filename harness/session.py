@@ -8,7 +8,7 @@ and of the report's records, and the controller merges them when the session end
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +75,8 @@ class ChaosSession:
     args: list[str] = field(default_factory=list)
     started: float = field(default_factory=clock.real_wall)
     _scenarios: list[Scenario] | None = None
+    scenario_source: str = ""
+    """Where the scenario set came from (--chaos-scenarios, the ini setting, the default)."""
     _roles: RoleMap | None = None
 
     @classmethod
@@ -103,6 +105,8 @@ class ChaosSession:
             for path in (log, records):
                 if path:
                     FaultLogWriter.discard_parts(path)
+        if workerinput is not None and "chaos_args" in workerinput:
+            args = list(workerinput["chaos_args"])  # the controller's command line
         return cls(
             run_seed=run_seed,
             seed_source=source,
@@ -133,13 +137,27 @@ class ChaosSession:
             workerinput=workerinput,
         )
 
-    def scenarios(self, spec: str | None, root: str | Path) -> list[Scenario]:
-        """The scenarios that parametrize the ``scenario`` fixture (chosen once per session)."""
+    def scenarios(
+        self, spec: str | None, root: str | Path, ini: Sequence[str] = ()
+    ) -> list[Scenario]:
+        """The scenarios that parametrize the ``scenario`` fixture (chosen once per session):
+        ``--chaos-scenarios``, else :func:`harness.scenario.default_spec`."""
         if self._scenarios is None:
+            from harness.library_paths import default_spec
             from harness.scenario import select_scenarios
 
+            source = "--chaos-scenarios"
+            if not spec:
+                spec, source = default_spec(root, ini)
             self._scenarios = select_scenarios(spec, project_root=root)
+            self.scenario_source = source
         return self._scenarios
+
+    def scenario_line(self) -> str | None:
+        """Which scenario set the ``scenario`` fixture ran (None: no test asked for it)."""
+        if self._scenarios is None:
+            return None
+        return messages.scenario_set(len(self._scenarios), self.scenario_source)
 
     def roles(self, root: str | Path, files: Iterable[str] = ()) -> RoleMap:
         """The project's role map (``[tool.chaos-harness.roles]``, ``chaos_roles`` files)."""
@@ -151,7 +169,11 @@ class ChaosSession:
 
     def worker_input(self) -> dict[str, Any]:
         """What an xdist worker needs from the controller."""
-        return {"chaos_seed": self.run_seed, "chaos_seed_source": self.seed_source}
+        return {
+            "chaos_seed": self.run_seed,
+            "chaos_seed_source": self.seed_source,
+            "chaos_args": list(self.args),
+        }
 
     def header(self) -> str:
         return messages.seed_header(self.run_seed, self.seed_source)
@@ -163,7 +185,8 @@ class ChaosSession:
         return seed_for_test(self.run_seed, nodeid, fixed=fixed, sweep=sweep)
 
     def replay(self, nodeid: str, swept: bool = False) -> str:
-        extra = [f"--chaos-sweep {self.sweep}"] if swept and self.sweep > 1 else []
+        extra = shaping_args(self.args)
+        extra += [f"--chaos-sweep {self.sweep}"] if swept and self.sweep > 1 else []
         return messages.replay(nodeid, self.run_seed, extra)
 
     def failure_section(self, state: ItemState) -> str:
@@ -221,3 +244,45 @@ class ChaosSession:
                 shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
                 args=self.args,
             )
+
+
+_SHAPING_VALUE = frozenset(
+    (
+        "-c",
+        "--config-file",
+        "-p",
+        "-o",
+        "--override-ini",
+        "--rootdir",
+        "--chaos-scenarios",
+        "--chaos-clock",
+        "--chaos-explore",
+    )
+)
+"""Options (with a value) that change what a test does, beyond its seed."""
+_SHAPING_FLAGS = frozenset(("--chaos-strict", "--chaos-allow-network"))
+
+
+def shaping_args(args: Sequence[str]) -> list[str]:
+    """The options of a pytest command line that shape what a test does (config file,
+    plugins, ini overrides, scenario set, clock), shell-quoted, so a replay command
+    reproduces the run outside the default configuration."""
+    import shlex
+
+    out: list[str] = []
+    items = list(args)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        name, eq, value = arg.partition("=")
+        if arg in _SHAPING_FLAGS:
+            out.append(arg)
+        elif name in _SHAPING_VALUE and eq:
+            out.append(f"{name}={shlex.quote(value)}")
+        elif arg in _SHAPING_VALUE and i + 1 < len(items):
+            out.append(f"{arg} {shlex.quote(items[i + 1])}")
+            i += 1
+        elif arg.startswith(("-p", "-c", "-o")) and len(arg) > 2 and not arg.startswith("--"):
+            out.append(f"{arg[:2]} {shlex.quote(arg[2:])}")
+        i += 1
+    return out

@@ -61,19 +61,56 @@ _TOOLS = Path(".tools") / "toxiproxy" / "server"
 _LOCK = threading.Lock()
 
 
+def user_tools_dir() -> Path:
+    """Where ``chaos-harness toxiproxy install`` puts the server: the user's cache folder
+    (platformdirs; ``CHAOS_HARNESS_CACHE`` overrides it), one folder per version."""
+    env = os.environ.get("CHAOS_HARNESS_CACHE")
+    if env:
+        base = Path(env)
+    else:
+        import platformdirs
+
+        base = Path(platformdirs.user_cache_dir("trading-chaos-harness"))
+    return base / "toxiproxy" / TOXIPROXY_VERSION
+
+
 def find_binary(project_root: str | Path | None = None) -> Path | None:
-    """The Toxiproxy server binary: ``TOXIPROXY_BIN``, ``.tools/toxiproxy/server``, or PATH."""
+    """The Toxiproxy server binary: ``TOXIPROXY_BIN``, the project's
+    ``.tools/toxiproxy/server`` (``make toxiproxy`` in a checkout), the user cache of
+    ``chaos-harness toxiproxy install``, or ``toxiproxy-server`` on the PATH."""
     env = os.environ.get("TOXIPROXY_BIN")
     if env:
         return Path(env) if Path(env).is_file() else None
     roots = [Path(project_root)] if project_root is not None else []
-    roots += [Path.cwd(), Path(__file__).resolve().parent.parent]
-    for root in roots:
-        candidate = root / _TOOLS
+    roots += [Path.cwd()]
+    candidates = [root / _TOOLS for root in roots] + [user_tools_dir() / "server"]
+    candidates.append(Path(__file__).resolve().parent.parent / _TOOLS)  # the harness's checkout
+    for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     found = shutil.which("toxiproxy-server")
     return Path(found) if found else None
+
+
+def install(target: Path | None = None, go: str = "go") -> Path:
+    """Build the Toxiproxy server with ``go install`` of its v2 module into ``target``
+    (default :func:`user_tools_dir`) and return the binary; ``ToxiproxyError`` when Go is
+    missing or the build fails. Never downloads a release binary."""
+    target = target or user_tools_dir()
+    if shutil.which(go) is None:
+        raise ToxiproxyError(messages.toxiproxy_needs_go())
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [go, "install", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
+        env={**os.environ, "GOBIN": str(target), "GOFLAGS": "-modcacherw"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    binary = target / "server"
+    if done.returncode != 0 or not binary.is_file():
+        raise ToxiproxyError(messages.toxiproxy_install_failed(done.returncode, done.stderr))
+    return binary
 
 
 def _free_port() -> int:

@@ -396,6 +396,26 @@ class MockServer:
     def uncalled_routes(self) -> list[Route]:
         return [r for r in self.routes if not r.called]
 
+    @contextlib.contextmanager
+    def expect_unmatched(self, count: int | None = None) -> Iterator[list[UnmatchedRequestError]]:
+        """Acknowledge the unmatched requests made inside the block (a test that asserts a
+        missing route): they are handed to the block's list and not failed again at
+        teardown. Raises when none came (or not ``count`` of them)::
+
+            with mock_server.expect_unmatched() as missed:
+                with pytest.raises(UnmatchedRequestError):
+                    await session.get(mock_server.url + "/v1/nope")
+            assert missed[0].url.endswith("/v1/nope")
+        """
+        __tracebackhide__ = True
+        before = len(self.unmatched)
+        missed: list[UnmatchedRequestError] = []
+        yield missed
+        missed.extend(self.unmatched[before:])
+        del self.unmatched[before:]
+        if (count is None and not missed) or (count is not None and len(missed) != count):
+            raise AssertionError(messages.expected_unmatched(count, len(missed)))
+
     def verify(self) -> None:
         """Raise when a request went unmatched, or (with assert_all_called) a route was unused."""
         __tracebackhide__ = True

@@ -216,12 +216,11 @@ class Report:
         return sorted({r.test for r in self.records})
 
     def matrix(self) -> dict[tuple[str, str], str]:
-        """(scenario, test) -> passed / failed / mixed / skipped."""
+        """(scenario, test) -> passed / failed / error / mixed / skipped (mixed: the seeds
+        of a sweep, or the parametrizations of a test, did not all end alike)."""
         cells: dict[tuple[str, str], set[str]] = {}
         for r in self.records:
-            cells.setdefault((r.scenario or NO_SCENARIO, r.test), set()).add(
-                "failed" if r.failed else r.outcome
-            )
+            cells.setdefault((r.scenario or NO_SCENARIO, r.test), set()).add(r.outcome)
         return {k: (next(iter(v)) if len(v) == 1 else "mixed") for k, v in cells.items()}
 
     def inert_pairs(self) -> list[tuple[str, Record]]:

@@ -8,6 +8,7 @@ import json
 import statistics
 from pathlib import Path
 
+from harness.errors import messages
 from harness.faultlog import FaultLogWriter, read_fault_log
 from harness.report.model import Record, Report, build_report
 
@@ -26,7 +27,9 @@ def _summary(report: Report) -> str:
     counts = report.counts()
     total = len(report.records)
     parts = ", ".join(
-        f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts.get(k)
+        messages.plural(counts[k], k) if k == "error" else f"{counts[k]} {k}"
+        for k in ("passed", "failed", "error", "skipped")
+        if counts.get(k)
     )
     fired = sum(report.faults_by_kind().values())
     seed = report.meta.get("run_seed")
@@ -107,8 +110,14 @@ def render_markdown(report: Report) -> str:
 def _heatmap(report: Report) -> str:
     scenarios, tests = report.scenarios(), report.tests()
     matrix = report.matrix()
-    cell, left, top = 26, 230, 150
-    width, height = left + cell * max(1, len(tests)) + 160, top + cell * max(1, len(scenarios)) + 20
+    # room for the longest names: scenario labels at 6.5 px a character, test labels
+    # rotated by 45 degrees (4.6 px of height and width a character)
+    cell = 26
+    left = max(230, 20 + round(6.5 * max(map(len, scenarios), default=0)))
+    slant = round(4.6 * max(map(len, tests), default=0))
+    top = max(150, 30 + slant)
+    width = left + cell * max(1, len(tests)) + max(160, slant)
+    height = top + cell * max(1, len(scenarios)) + 20
     out = [
         f'<svg id="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="pass/fail heatmap of scenarios by tests">'

@@ -1,7 +1,7 @@
 """What alpaca-py 0.44 does under each fault of the harness, from real runs.
 
 alpaca-py's ``TradingClient`` and ``StockHistoricalDataClient`` run unmodified against the
-``alpaca`` profile served on a 127.0.0.1 socket, with two exceptions stated in the README:
+``alpaca`` profile served on a 127.0.0.1 socket, with two exceptions stated in the docs:
 ``url_override`` (the server's URL) and ``_retry_wait = 0`` (alpaca-py sleeps a fixed 3 s
 before each of its 3 retries of a 429 or 504, whatever ``Retry-After`` says; here it re-sends
 at once, which changes no outcome, only the time taken).
@@ -9,7 +9,7 @@ at once, which changes no outcome, only the time taken).
 For every call and every fault (one of each kind, matched on the role of the call), a fresh
 exchange records what alpaca-py returned or raised, how many requests the server saw during
 the call, and how many orders the exchange holds because of it.
-``python -m tests.conformance.alpaca_outcomes`` prints the README tables.
+``python -m tests.conformance.alpaca_outcomes`` prints the docs' tables.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ STICKY: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class Case:
-    """One fault, as a README row: its label, the fault, its schedule."""
+    """One fault, as a docs table row: its label, the fault, its schedule."""
 
     label: str
     fault: Fault
@@ -341,7 +341,7 @@ def outcomes_of(case: Case) -> dict[str, Outcome]:
 
 
 def render(results: dict[str, dict[str, Outcome]]) -> str:
-    """The README tables (case label -> call -> outcome): order placement with the orders
+    """The docs' tables (case label -> call -> outcome): order placement with the orders
     it left, a blank line, then the other calls."""
     lines = list(ORDERS_HEADER)
     lines += [orders_row(case, results[case.label]) for case in CASES]

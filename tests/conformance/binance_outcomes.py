@@ -15,7 +15,7 @@ or old) or what it raised (the client's own exception class; python-binance's
 the order although the client got an error or an unusable answer; for a value corruption,
 the field it changed. Where the two backends differ, the socket's outcome follows in
 parentheses.
-``python -m tests.conformance.binance_outcomes`` prints the README table.
+``python -m tests.conformance.binance_outcomes`` prints the docs' table.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def disagreements(
 
 
 def render(results: dict[tuple[str, str, str], str]) -> str:
-    """The README table: rows are faults, columns are client calls."""
+    """The docs' table: rows are faults, columns are client calls."""
     keys = [f"{call.client} `{call.name}`" for call in CALLS]
     header = "fault, one per kind, on the call's role, every request (not the scenario files)"
     lines = [f"| {header} | " + " | ".join(keys) + " |", "| --- " * (len(keys) + 1) + "|"]

@@ -3,11 +3,11 @@
 Its ``TradingClient`` and ``StockHistoricalDataClient`` use requests, so they reach the
 profile over the socket backend (``mock_server_socket``, or ``mock_exchange`` with
 ``@pytest.mark.mock_server(backend="socket")``). Two things differ from a production
-setup, both stated in the README: ``url_override`` (the server's bare origin) and
+setup, both stated in the docs: ``url_override`` (the server's bare origin) and
 ``_retry_wait = 0`` (alpaca-py sleeps a fixed 3 s before each retry of a 429 or 504).
 Every method that maps onto the profile is called, and its result checked for shape and
 for values against the FakeExchange; then what alpaca-py does under each fault, from the
-same runs as the README table.
+same runs as the docs' table.
 """
 
 from __future__ import annotations
@@ -623,7 +623,7 @@ def readme_lines() -> list[str]:
     return readme_block("alpaca-outcomes").split("\n")
 
 
-STALE = "README.md's alpaca-py table is stale: run python -m tests.conformance.alpaca_outcomes"
+STALE = "the docs' alpaca-py table is stale: run python -m tests.conformance.alpaca_outcomes"
 
 
 def test_the_readme_tables_have_a_row_per_fault() -> None:

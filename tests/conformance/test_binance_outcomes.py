@@ -1,4 +1,4 @@
-"""The README's ccxt / python-binance table is generated from real runs, and stays so.
+"""The docs' ccxt / python-binance table is generated from real runs, and stays so.
 
 The runs are those of :mod:`tests.conformance.binance_outcomes` (``python -m
 tests.conformance.binance_outcomes`` prints the table): both clients, unmodified, under one fault of
@@ -24,7 +24,7 @@ async def test_the_readme_table_is_generated_from_these_runs() -> None:
     results = await matrix()
     assert disagreements(results) == KNOWN_DIFFERENCES
     seen = {(label, call): out for (backend, label, call), out in results.items()}
-    # the facts the README states in words
+    # the facts the docs state in words
     assert seen[("`error` 429 `rate_limited`", "ccxt `fetch_ticker`")] == "DDoSProtection"
     assert seen[("`reset`", "ccxt `fetch_ticker`")] == "ExchangeNotAvailable"
     assert seen[("`hang`", "ccxt `create_order`")] == "RequestTimeout"

@@ -2,7 +2,7 @@
 
 ``outcome(...)`` runs the same aiohttp client code against the in-process backend or the
 socket backend and reports what the client saw, how many requests the server saw and how
-many faults fired. ``python -m tests.parity.cases`` prints the README table.
+many faults fired. ``python -m tests.parity.cases`` prints the docs' table.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ async def matrix() -> dict[tuple[str, str, str], dict[str, Outcome]]:
 
 
 def render(results: dict[tuple[str, str, str], dict[str, Outcome]]) -> str:
-    """The README table: what the client sees, per fault kind and schedule, both backends."""
+    """The docs' table: what the client sees, per fault kind and schedule, both backends."""
     lines = [
         "| fault | schedule | GET: client sees (requests, faults) "
         "| POST: client sees (requests, faults) | backends agree |",

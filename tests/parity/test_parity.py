@@ -1,5 +1,5 @@
 """Backend parity: the same fault gives the same client-visible outcome in-process and over
-a socket. Any difference fails here; the README table is generated from the same runs."""
+a socket. Any difference fails here; the docs' table is generated from the same runs."""
 
 from __future__ import annotations
 

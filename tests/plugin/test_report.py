@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -106,11 +107,10 @@ def test_replay_commands_reproduce_the_failures(pytester: pytest.Pytester) -> No
     failures = [r for r in report.records if r.failed]
     assert {r.test for r in failures} >= {"test_rude", "test_reset_breaks_it", "test_always_fails"}
     for record in failures:
-        args = record.replay.split()[1:]
-        args[0] = args[0].strip("'")
-        again = pytester.runpytest_subprocess(
-            "-o", "asyncio_mode=auto", "-p", "no:cacheprovider", *args
-        )
+        # the options that shaped the run come along (ini override, plugins)
+        assert "-o asyncio_mode=auto -p no:cacheprovider" in record.replay, record.replay
+        args = shlex.split(record.replay)[1:]
+        again = pytester.runpytest_subprocess(*args)
         assert again.ret != 0, record.replay
         assert record.exception is None or record.exception in again.stdout.str()
 
@@ -187,6 +187,7 @@ def test_run_command_progress_and_report(pytester: pytest.Pytester) -> None:
     )
     assert done.returncode == 1
     assert "pytest" in done.stderr and "-m chaos" in done.stderr and "failures:" in done.stderr
+    assert "PytestAssertRewriteWarning" not in done.stdout + done.stderr
     report = load_report(pytester.path / "rep")
     assert {r.test for r in report.records} == {
         "test_rude",

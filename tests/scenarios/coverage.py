@@ -1,5 +1,5 @@
 """Which built-in scenarios fire against which profiles, driven by a client that calls every
-role of the profile. The README's scenario x profile table is generated from these runs
+role of the profile. The docs' scenario x profile table is generated from these runs
 (``python -m tests.scenarios.coverage``), and a test fails when it drifts.
 
 Each profile has an exerciser: a plain aiohttp client that, round after round, calls every

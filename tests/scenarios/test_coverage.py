@@ -1,5 +1,5 @@
 """Every built-in scenario fires against every built-in profile (and a custom one), driven
-by a client that calls every role: the library is not tied to one API. The README's
+by a client that calls every role: the library is not tied to one API. The docs'
 scenario x profile table is generated from these runs."""
 
 from __future__ import annotations

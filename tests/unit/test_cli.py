@@ -117,6 +117,20 @@ def test_doctor_passes_here_and_fails_without_toxiproxy(
     assert "Toxiproxy server" in out and "scenario library" in out and "FAIL" not in out
     monkeypatch.setenv("TOXIPROXY_BIN", str(tmp_path / "missing"))
     monkeypatch.delenv("TOXIPROXY_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "300")  # the fix on one line
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL" in out and "make toxiproxy" in out
+    assert "FAIL" in out and "chaos-harness toxiproxy install" in out
+
+
+def test_list_fits_80_columns_and_shows_paths_when_asked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "order-ack-lost" in out and ".yaml" not in out
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["list", "--verbose"]) == 0
+    assert "order-ack-lost.yaml" in capsys.readouterr().out

@@ -16,6 +16,10 @@ def test_socket_connect_to_a_public_address_is_blocked() -> None:
         socket.create_connection(("203.0.113.7", 443), timeout=1)
     assert info.value.host == "203.0.113.7" and info.value.port == 443
     assert "--chaos-allow-network" in str(info.value)
+    # an address is a connection, not a DNS lookup, and the fix fits an address
+    assert info.value.via == "connection" and "(connection)" in str(info.value)
+    assert "serve the mock on 127.0.0.1" in str(info.value)
+    assert 'MockServer("https://203.0.113.7")' not in str(info.value)
 
 
 def test_raw_connect_is_blocked_with_the_host_named() -> None:
@@ -32,6 +36,7 @@ def test_dns_lookup_of_a_real_host_is_blocked() -> None:
     with LiveEndpointGuard(), pytest.raises(LiveEndpointBlocked) as info:
         socket.getaddrinfo("api.binance.com", 443)
     assert info.value.host == "api.binance.com" and info.value.via == "DNS lookup"
+    assert 'MockServer("https://api.binance.com")' in str(info.value)
 
 
 def test_loopback_stays_reachable() -> None:

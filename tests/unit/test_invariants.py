@@ -196,12 +196,10 @@ def test_every_library_invariant_is_known() -> None:
 
 
 def test_the_readme_lists_the_registry() -> None:
-    """README.md's invariant table is the registry's own (and so is the module docstring)."""
-    from pathlib import Path
+    """The docs' invariant table is the registry's own (and so is the module docstring)."""
 
     from harness import invariants
+    from tests.readme_tables import readme_block
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    start, end = "<!-- invariants-table:start -->\n", "\n<!-- invariants-table:end -->"
-    assert readme.split(start, 1)[1].split(end, 1)[0] == invariants.markdown_table()
+    assert readme_block("invariants-table") == invariants.markdown_table()
     assert invariants.markdown_table() in (invariants.__doc__ or "")

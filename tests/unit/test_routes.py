@@ -192,3 +192,26 @@ class TestResponse:
         assert (
             Response(text="<html>", content_type="text/html").headers["Content-Type"] == "text/html"
         )
+
+
+async def test_an_expected_unmatched_request_is_acknowledged() -> None:
+    """A test that asserts a missing route says so, and teardown does not fail it again."""
+    import aiohttp
+
+    from harness import MockServer
+    from harness.errors import UnmatchedRequestError
+
+    server = MockServer("https://api.exchange.test")
+    server.get("/v1/time").respond(json={"t": 1})
+    with server.intercept():
+        async with aiohttp.ClientSession() as session:
+            with server.expect_unmatched() as missed, pytest.raises(UnmatchedRequestError):
+                await session.get(server.url + "/v1/nope")
+            assert [m.url for m in missed] == ["https://api.exchange.test/v1/nope"]
+            server.verify()  # nothing left to fail at teardown
+            two = pytest.raises(AssertionError, match="expected 2 unmatched requests, and 1 came")
+            with two, server.expect_unmatched(count=2), pytest.raises(UnmatchedRequestError):
+                await session.get(server.url + "/v1/nope")
+            none = pytest.raises(AssertionError, match="expected an unmatched request, and 0 came")
+            with none, server.expect_unmatched():
+                await session.get(server.url + "/v1/time")
