@@ -254,20 +254,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(value: str) -> int:
-    from harness.errors import messages
-
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(messages.not_a_positive_count(value))
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from harness.options import seed_arg
+    from harness.options import positive_int, seed_arg
 
     parser = argparse.ArgumentParser(
         prog="chaos-harness",
@@ -318,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explore.add_argument("nodeid", metavar="NODEID", help="the test: tests/test_bot.py::test_x")
     explore.add_argument(
-        "--examples", type=_positive, default=200, metavar="N", help="schedules (default 200)"
+        "--examples", type=positive_int, default=200, metavar="N", help="schedules (default 200)"
     )
     explore.add_argument("--seed", type=seed_arg, default=None, metavar="S", help="the run seed")
     explore.set_defaults(func=None)

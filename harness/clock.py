@@ -170,6 +170,7 @@ class VirtualClock:
         self._travel: Any = None
         self._saved: dict[str, Any] = {}
         self._real_started = 0.0
+        self._suspended_at = 0.0
         self.real_elapsed = 0.0
         """Wall seconds the clock was on (the test body and its teardown)."""
 
@@ -263,6 +264,7 @@ class VirtualClock:
         if self._travel is None:
             return
         self._frozen = self.loop.time()
+        self._suspended_at = _real_perf_counter()
         self._travel.stop()
         self._travel = None
         for name, fn in self._saved.items():
@@ -274,10 +276,22 @@ class VirtualClock:
         self.real_elapsed += _real_perf_counter() - self._real_started
 
     def rebase(self) -> None:
-        """Start the wall clock again at the epoch (while suspended: between the examples of
-        an exploration, so each meets the same exchange time)."""
-        if self.loop is not None:
-            self.mono0 = self.monotonic()
+        """Start again at the epoch, on a whole loop second, as :meth:`start` does (while
+        suspended: between the examples of an exploration, so each meets the same instants
+        and aiohttp's rounded deadlines fall alike)."""
+        if self.loop is None:
+            return
+        assert self._frozen is not None, "rebase() only while suspended"
+        # looptime's own time ran on with real time since the suspension
+        ahead = self._frozen + (_real_perf_counter() - self._suspended_at)
+        self.mono0 = float(math.ceil(ahead) + 1)
+        self.loop.setup_looptime(
+            start=self.mono0,
+            idle_timeout=self.idle_timeout,
+            noop_cycles=self.noop_cycles,
+        )
+        self._frozen = self.mono0
+        _move_anchors(self.mono0)
 
     def close(self) -> None:
         """Back to real time for good: anchors run on from where virtual time left them."""

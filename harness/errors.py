@@ -797,11 +797,17 @@ class messages:
     @staticmethod
     def explore_unchecked(unchecked: Mapping[str, Sequence[str]]) -> str:
         parts = [f"{name} (needs {', '.join(what)})" for name, what in unchecked.items()]
-        return "exploration judged no " + "; no ".join(parts)
+        return "exploration could not judge: " + "; ".join(parts)
 
     @staticmethod
     def explore_progress(examples: int, max_examples: int, failing: int, event: str) -> str:
-        state = {"fail": "failed", "shrink": "shrinking", "pass": "ok", "done": "done"}[event]
+        state = {
+            "fail": "failed",
+            "shrink": "shrinking",
+            "pass": "ok",
+            "skip": "skipped",
+            "done": "done",
+        }[event]
         return f"example {examples}/{max_examples}: {state}" + (
             f" ({messages.plural(failing, 'failing example')})" if failing else ""
         )
@@ -866,3 +872,43 @@ class messages:
     @staticmethod
     def toxiproxy_missing_short() -> str:
         return "no Toxiproxy server found: run `chaos-harness toxiproxy install`"
+
+    @staticmethod
+    def virtual_time_budget(elapsed_s: float) -> str:
+        return (
+            f"virtual time: the run reached its budget after {elapsed_s:,.0f} s of exchange "
+            "time and was stopped (a client that never stops retrying, or waits out a "
+            "timer that keeps moving?)"
+        )
+
+    @staticmethod
+    def explore_flaky(nodeid: str, broke: str) -> str:
+        return (
+            f"{nodeid}: exploration saw a failure that did not happen again when its example "
+            f"ran again ({broke}), so no scenario was kept. Something leaks between runs of "
+            "the body (state in a fixture of your own, a task left running, real time) or "
+            "the client is nondeterministic"
+        )
+
+    @staticmethod
+    def explore_nothing(nodeid: str, why: str) -> str:
+        return f"{nodeid}: exploration tested nothing: {why}"
+
+    @staticmethod
+    def explore_with_scenarios(nodeid: str, names: Sequence[str]) -> str:
+        return (
+            f"{nodeid}: exploration draws its own scenarios, and this test also loads "
+            f"{', '.join(names)} (chaos_scenario marker or scenario fixture): remove one or "
+            "the other"
+        )
+
+    @staticmethod
+    def explore_nothing_explored(nodeid: str) -> str:
+        return f"nothing was explored: {nodeid} ran no exploration (see the reason above)"
+
+    @staticmethod
+    def explore_example_budget(seconds: float) -> str:
+        return (
+            f"the example did not end within {seconds / 86400:g} days of exchange time: a "
+            "client awaiting a hung request with no timeout of its own, or retrying forever"
+        )

@@ -35,6 +35,7 @@ __all__ = [
     "HTTP_KINDS",
     "KIND_ORDER",
     "MESSAGE_KINDS",
+    "SKIPPED",
     "Exploration",
     "bounds_table",
     "explore",
@@ -307,6 +308,12 @@ class Exploration:
     """The file the minimal scenario was written to."""
     unchecked: dict[str, list[str]] = field(default_factory=dict)
     """Invariants of the oracle the test gave no evidence for: name -> what is missing."""
+    fired: int = 0
+    """Examples in which at least one drawn fault fired (0: the exploration tested nothing)."""
+    skipped: int = 0
+    """Examples the test skipped (``pytest.skip()`` in the body): discarded, not judged."""
+    flaky: str | None = None
+    """A failure that did not happen again when its example was run again: what broke."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -329,6 +336,9 @@ class Exploration:
             "regression": self.regression,
             "found": self.found,
             "unchecked": self.unchecked,
+            "fired": self.fired,
+            "skipped": self.skipped,
+            "flaky": self.flaky,
         }
 
 
@@ -350,8 +360,12 @@ def describe_failure(exc: BaseException) -> tuple[str, str, list[str]]:
     )
 
 
+SKIPPED = object()
+"""What ``run`` returns for an example the test skipped (it is discarded)."""
+
+
 def explore(
-    run: Callable[[Scenario], None],
+    run: Callable[[Scenario], object],
     strategy: st.SearchStrategy[Scenario],
     *,
     test: str,
@@ -362,7 +376,10 @@ def explore(
 ) -> Exploration:
     """Run ``run(scenario)`` for the ``known`` scenarios, then for up to ``max_examples``
     drawn by ``strategy`` (seeded by ``seed``: the same seed draws the same scenarios);
-    ``run`` raises when the client fails. A failure is shrunk to a minimal scenario.
+    ``run`` raises when the client fails, returns False when no fault fired (the example
+    tested nothing) and :data:`SKIPPED` for an example the test skipped. A failure is
+    shrunk to a minimal scenario; one that does not happen again is reported as
+    ``flaky``, not kept.
     ``progress(exploration, event)`` is told of every example (``pass``, ``fail``,
     ``shrink``) and the end (``done``)."""
     from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
@@ -380,19 +397,27 @@ def explore(
             progress(out, event)
 
     def one(scenario: Scenario) -> None:
+        from hypothesis import reject
+
         out.examples += 1
         try:
-            run(scenario)
+            outcome = run(scenario)
         except BaseException as exc:
             if not isinstance(exc, Exception):
-                raise  # KeyboardInterrupt, pytest's Exit
+                raise  # KeyboardInterrupt, pytest's Exit, a stopped exploration
             out.failing += 1
+            out.fired += 1
             if out.first_failure is None:
                 out.first_failure = out.examples
                 out.first_failure_s = real_monotonic() - started
             last["scenario"], last["exc"] = scenario, exc
             tell("fail" if out.failing == 1 else "shrink")
             raise
+        if outcome is SKIPPED:
+            out.skipped += 1
+            tell("skip")
+            reject()  # hypothesis draws another instead
+        out.fired += outcome is not False
         tell("pass")
 
     test_fn = given(strategy)(one)
@@ -410,8 +435,12 @@ def explore(
         suppress_health_check=list(HealthCheck),
     )(test_fn)
     test_fn = seed_of(seed)(test_fn)
+    from hypothesis.errors import Flaky
+
     try:
         test_fn()
+    except Flaky as exc:  # the shrunk example passed when run again: nothing to keep
+        out.flaky = describe_failure(last["exc"])[0] if "exc" in last else str(exc)
     except Exception:
         if "scenario" not in last:
             raise  # hypothesis' own error (a strategy that cannot draw): not the client's

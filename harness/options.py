@@ -12,7 +12,16 @@ from typing import Any
 
 from harness.errors import messages
 
-__all__ = ["FIXTURES", "INI", "MARKERS", "OPTIONS", "Option", "register", "seed_arg"]
+__all__ = [
+    "FIXTURES",
+    "INI",
+    "MARKERS",
+    "OPTIONS",
+    "Option",
+    "positive_int",
+    "register",
+    "seed_arg",
+]
 
 FIXTURES = frozenset(
     {
@@ -38,6 +47,17 @@ def seed_arg(value: str) -> int:
     if seed < 0:
         raise argparse.ArgumentTypeError(messages.bad_seed(value))
     return seed
+
+
+def positive_int(value: str) -> int:
+    """A count of at least 1 (``--chaos-explore N``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(messages.not_a_positive_count(value))
+    return number
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ OPTIONS: tuple[Option, ...] = (
         "--chaos-explore",
         "explore every selected chaos test with N drawn fault schedules (a test marked "
         "chaos_explore: N instead of its max_examples)",
-        {"type": int, "metavar": "N"},
+        {"type": positive_int, "metavar": "N"},
     ),
     Option(
         "--chaos-scenarios",

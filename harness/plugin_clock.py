@@ -37,7 +37,9 @@ _CLOCK = pytest.StashKey[VirtualClock]()
 def _marker_args(item: pytest.Item) -> dict[str, Any] | None:
     marks = list(item.iter_markers("chaos"))
     if not marks:
-        return None
+        # an explored test is a chaos test, even without the marker
+        explored = item.get_closest_marker("chaos_explore") is not None
+        return {} if explored or item.config.getoption("--chaos-explore") else None
     kwargs: dict[str, Any] = {}
     for mark in reversed(marks):  # farthest first: the closest marker wins
         kwargs.update(mark.kwargs)
@@ -108,6 +110,8 @@ def _on_clock(
             return await fn(*args, **kwargs)
         except looptime.IdleTimeoutError:
             pytest.fail(messages.idle_on_virtual_time(clock.idle_timeout or 0), pytrace=False)
+        except looptime.LoopTimeoutError:
+            pytest.fail(messages.virtual_time_budget(clock.elapsed), pytrace=False)
         finally:
             clock.suspend()
 
@@ -154,3 +158,13 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
         clock.close()
         item_state(item).simulated_s = clock.elapsed
         del item.stash[_CLOCK]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run interrupted inside a test (Ctrl-C) skips its teardown: the clock ends here,
+    so the process (a second pytest.main, an IDE's runner) is on real time again."""
+    from harness import clock
+
+    current = clock.current()
+    if current is not None:
+        current.close()

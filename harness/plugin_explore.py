@@ -1,18 +1,23 @@
 """Exploration in pytest: ``@pytest.mark.chaos_explore`` (or ``--chaos-explore N``) runs a
 chaos test once per fault schedule drawn by :func:`harness.explore.fault_schedules`.
 
-The test body runs first without faults (it must pass: the baseline, which also tells
-which roles and paths the client uses), then once per drawn scenario on the same
+The test body runs first without faults (it must pass, and make requests: the baseline
+tells which roles and paths the client uses), then once per drawn scenario on the same
 fixtures, reset between runs: the mock server's journal and the routes the body added,
-the chaos engine, the fake exchange's state, the virtual clock's epoch and the global
-``random`` (seeded with the test's seed). The oracle is the test's own assertions and
-exceptions plus the invariants of the exploration. hypothesis drives the examples from a
-helper thread, each run on the test's own event loop (and on its virtual clock).
+the chaos engine, the fake exchange and its profile, tasks the body left running, the
+virtual clock (back to the epoch, on a whole second) and the global ``random`` (seeded with
+the test's seed). The oracle is the test's own assertions and exceptions plus the
+invariants of the exploration.
+
+hypothesis drives the examples from a helper thread; every example runs in the test's
+own task, on its event loop and virtual clock: the thread hands a scenario over, and waits
+for the outcome. When the test ends for any reason, the thread is stopped and joined.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import random
 import threading
@@ -23,20 +28,27 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessWarning, messages
-from harness.plugin import item_state, run_seed
+from harness.plugin import _uses_harness, item_state, run_seed
 
 __all__ = ["EXPLORE_MARKER_ARGS", "LISTENERS"]
 
 EXPLORE_MARKER_ARGS = ("max_examples", "kinds", "roles", "paths", "max_faults", "invariants")
 LISTENERS: list[Callable[[Any, str], None]] = []
 """Progress listeners: ``listener(exploration, event)`` (``chaos-harness explore`` prints)."""
+MAX_VIRTUAL_S = 7 * 24 * 3600.0
+"""Exchange time one example may live through before it is stopped (virtual time only)."""
+
+
+class _Stopped(BaseException):
+    """The exploration ended (the test failed or was interrupted): the helper thread stops.
+    A BaseException, so hypothesis does not take it for the client's failure."""
 
 
 def _options(item: pytest.Item) -> dict[str, Any] | None:
     """The exploration options of this test, or None when it is not explored."""
     marks = list(item.iter_markers("chaos_explore"))
     examples = item.config.getoption("--chaos-explore")
-    if not marks and examples is None:
+    if not marks and (examples is None or not _uses_harness(item)):
         return None
     kwargs: dict[str, Any] = {}
     for mark in reversed(marks):
@@ -54,6 +66,11 @@ def _options(item: pytest.Item) -> dict[str, Any] | None:
 def _found_dir(config: pytest.Config) -> Path:
     folder = config.getini("chaos_found") or "scenarios/found"
     return Path(config.rootpath) / folder
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages show it: relative to the rootdir when it is inside."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -80,31 +97,47 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         item.obj = fn  # type: ignore[attr-defined]
 
 
-async def _in_thread(call: Callable[[], Any]) -> Any:
-    """``call()`` in a thread of its own, awaited without an executor: looptime steps its
-    clock in real time while an executor's future is pending, and the examples this
-    thread sends to the loop must run on virtual time."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Any] = loop.create_future()
+class _Examples:
+    """The hand-over between hypothesis' thread and the test's task: the thread puts a
+    scenario and waits for its outcome; the task runs it and settles the outcome."""
 
-    def target() -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.inbox: asyncio.Queue[tuple[Any, concurrent.futures.Future[Any]]] = asyncio.Queue()
+        self.stop = threading.Event()
+        self.pending: concurrent.futures.Future[Any] | None = None
+
+    def run(self, scenario: Any) -> Any:
+        """In the thread: one example, run by the test's task; its outcome or its error."""
+        if self.stop.is_set():
+            raise _Stopped
+        outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.pending = outcome
+        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (scenario, outcome))
         try:
-            result = call()
-        except BaseException as exc:  # handed to the awaiting test, raised there
-            loop.call_soon_threadsafe(_settle, done, None, exc)
+            return outcome.result()
+        finally:
+            self.pending = None
+
+    def end(self, result: Any, error: BaseException | None) -> None:
+        """In the thread: the exploration is over (the task stops waiting for scenarios)."""
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if error is not None:
+            done.set_exception(error)
         else:
-            loop.call_soon_threadsafe(_settle, done, result, None)
+            done.set_result(result)
+        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (_END, done))
 
-    threading.Thread(target=target, name="chaos-explore", daemon=True).start()
-    return await done
+    def close(self, thread: threading.Thread) -> None:
+        """In the task, whatever happened: stop the thread and wait for it."""
+        self.stop.set()
+        pending = self.pending
+        if pending is not None and not pending.done():
+            pending.set_exception(_Stopped())
+        thread.join(timeout=30)
 
 
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if not future.done():
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+_END = object()
 
 
 def _explorer(
@@ -117,6 +150,9 @@ def _explorer(
         from harness.errors import UnmatchedRequestError
         from harness.explore import (
             DEFAULT_INVARIANTS,
+            KIND_ORDER,
+            MESSAGE_KINDS,
+            SKIPPED,
             describe_failure,
             explore,
             fault_schedules,
@@ -128,31 +164,49 @@ def _explorer(
 
         funcargs = item.funcargs  # type: ignore[attr-defined]
         chaos = funcargs["chaos"]
+        if chaos.scenarios:
+            names = [s.name for s in chaos.scenarios]
+            pytest.fail(messages.explore_with_scenarios(item.nodeid, names), pytrace=False)
         server = chaos.server
         state = item_state(item)
         seed = state.test_seed
-        exchange = getattr(server.profile, "exchange", None) if server.profile else None
-        snapshot = exchange.snapshot() if exchange is not None else None
+        profile = server.profile
+        snapshot = profile.snapshot() if profile is not None else None
         fixture_routes = len(server.routes)
         unchecked: dict[str, list[str]] = {}
 
-        async def one(scenario: Any) -> None:
+        async def one(scenario: Any) -> Any:
+            """One run of the body on fresh state: its outcome for :func:`explore`."""
             server.cancel_tasks()
             del server.routes[fixture_routes:]
             server.reset()
             chaos.reset()
-            if exchange is not None:
-                exchange.restore(snapshot)
+            if profile is not None:
+                profile.restore(snapshot)
             virtual = clock.current()
             if virtual is not None:
                 virtual.rebase()
             random.seed(seed)
             if scenario is not None:
                 chaos.load(scenario)
+            before = asyncio.all_tasks()
+            # on virtual time, an example that never ends (a hung request and no client
+            # timeout) meets this deadline in no wall time: a loop time, set while the
+            # clock is off, that the example's virtual clock reaches
+            deadline = virtual.mono0 + MAX_VIRTUAL_S if virtual is not None else None
             try:
-                await fn(**kwargs)
-            except pytest.fail.Exception as exc:  # pytest.fail() in the body: a failure
+                async with asyncio.timeout_at(deadline) as budget:
+                    await fn(**kwargs)
+            except TimeoutError:
+                if not budget.expired():
+                    raise
+                raise AssertionError(messages.explore_example_budget(MAX_VIRTUAL_S)) from None
+            except pytest.skip.Exception:
+                return SKIPPED
+            except pytest.fail.Exception as exc:  # pytest.fail() in the body, an idle clock
                 raise AssertionError(str(exc)) from None
+            finally:
+                await _cancel_new_tasks(before)
             if server.unmatched:
                 raise UnmatchedRequestError.at_teardown(server.unmatched)
             if scenario is not None and scenario.invariants:
@@ -160,6 +214,7 @@ def _explorer(
                 specs, lacking = checkable(scenario.invariants, ctx)
                 unchecked.update(lacking)
                 check_invariants(specs, ctx)
+            return bool(chaos.log.events)
 
         try:
             await one(None)
@@ -167,12 +222,17 @@ def _explorer(
             text = messages.explore_baseline_fails(item.nodeid, describe_failure(exc)[0])
             pytest.fail(text, pytrace=False)
         used = list(server.journal)
+        if not used:
+            why = "the test made no request without faults, so no fault could reach it"
+            pytest.fail(messages.explore_nothing(item.nodeid, why), pytrace=False)
         roles = options.get("roles") or [e.role for e in used if e.role]
-        paths = options.get("paths") or [e.path for e in used if not e.role]
+        # a route's own pattern (/v1/orders/{id}), not the one id the baseline happened to use
+        patterns = {r.name: r.path.describe() for r in server.routes}
+        paths = options.get("paths") or [
+            patterns.get(e.route or "", e.path) for e in used if not e.role
+        ]
         kinds = options.get("kinds")
         if kinds is None and any(e.method == "WS" for e in used):
-            from harness.explore import KIND_ORDER, MESSAGE_KINDS
-
             kinds = list(KIND_ORDER + MESSAGE_KINDS)
         invariants = options.get("invariants")
         strategy = fault_schedules(
@@ -185,53 +245,70 @@ def _explorer(
         )
         folder = _found_dir(item.config)
         known = found_for(item.nodeid, folder)
-        loop = asyncio.get_running_loop()
-
-        def run(scenario: Any) -> None:
-            asyncio.run_coroutine_threadsafe(one(scenario), loop).result()
 
         def progress(exploration: Any, event: str) -> None:
             for listener in LISTENERS:
                 listener(exploration, event)
 
-        result = await _in_thread(
-            functools.partial(
-                explore,
-                run,
-                strategy,
-                test=item.nodeid,
-                seed=seed,
-                max_examples=options.get("max_examples", 200),
-                known=known,
-                progress=progress,
-            )
-        )
+        examples = _Examples(asyncio.get_running_loop())
+
+        def drive() -> None:
+            try:
+                result = explore(
+                    examples.run,
+                    strategy,
+                    test=item.nodeid,
+                    seed=seed,
+                    max_examples=options.get("max_examples", 200),
+                    known=known,
+                    progress=progress,
+                )
+            except BaseException as exc:  # handed to the test's task, raised there
+                examples.end(None, exc)
+            else:
+                examples.end(result, None)
+
+        thread = threading.Thread(target=drive, name="chaos-explore", daemon=True)
+        thread.start()
+        try:
+            while True:
+                scenario, outcome = await examples.inbox.get()
+                if scenario is _END:
+                    result = outcome.result()
+                    break
+                try:
+                    outcome.set_result(await one(scenario))
+                except Exception as exc:
+                    outcome.set_exception(exc)
+        finally:
+            examples.close(thread)
         result.unchecked = unchecked
         state.exploration = result
         if unchecked:
             item.warn(HarnessWarning(messages.explore_unchecked(unchecked)))
         chaos.judged = True  # each example was judged; the teardown judges nothing again
+        root = Path(item.config.rootpath)
+        if result.flaky is not None:
+            chaos.reset()
+            chaos.judged = True
+            pytest.fail(messages.explore_flaky(item.nodeid, result.flaky), pytrace=False)
         if result.scenario is None:
             chaos.reset()
             chaos.judged = True
+            if result.fired == 0:
+                why = f"no drawn fault fired in {result.examples} examples"
+                pytest.fail(messages.explore_nothing(item.nodeid, why), pytrace=False)
             return
         if result.regression is not None:
-            pytest.fail(messages.explore_regression(result.regression, result.broke), False)
+            where = _shown(Path(result.regression), root)
+            pytest.fail(messages.explore_regression(where, result.broke), pytrace=False)
         replay = messages.replay(item.nodeid, run_seed(item.config))
-        rel = (
-            folder.relative_to(item.config.rootpath)
-            if folder.is_relative_to(item.config.rootpath)
-            else folder
-        )
-        path = write_found(
-            result,
-            folder,
-            replay=replay,
-            scenario_path_hint=str(rel / f"{result.scenario.name.removeprefix('found-')}.yaml"),
-        )
+        name = f"{result.scenario.name.removeprefix('found-')}.yaml"
+        shown = _shown(folder / name, root)
+        write_found(result, folder, replay=replay, scenario_path_hint=shown)
         pytest.fail(
             messages.explore_found(
-                str(rel / path.name),
+                shown,
                 result.broke,
                 len(result.scenario.faults),
                 result.first_failure or 0,
@@ -241,3 +318,13 @@ def _explorer(
         )
 
     return explored
+
+
+async def _cancel_new_tasks(before: set[asyncio.Task[Any]]) -> None:
+    """Cancel what the body started and left running, so the next example starts clean."""
+    current = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() - before if t is not current and not t.done()]
+    for task in left:
+        task.cancel()
+    if left:
+        await asyncio.gather(*left, return_exceptions=True)

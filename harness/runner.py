@@ -102,7 +102,11 @@ def run_explore(
     )
     task = progress.add_task("explore", total=examples, state="")
 
+    explored: list[Any] = []
+
     def listen(exploration: Any, event: str) -> None:
+        if event == "done":
+            explored.append(exploration)
         state = messages.explore_progress(
             exploration.examples, exploration.max_examples, exploration.failing, event
         )
@@ -115,4 +119,7 @@ def run_explore(
             code = pytest.main(explore_args(nodeid, examples, seed, extra))
     finally:
         plugin_explore.LISTENERS.remove(listen)
+    if not explored:  # skipped, deselected, not a chaos test: a run that tested nothing
+        console.print(messages.explore_nothing_explored(nodeid))
+        return max(int(code), 1)
     return int(code)

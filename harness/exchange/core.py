@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import copy
-import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -150,7 +149,7 @@ class FakeExchange:
             for i, symbol in enumerate(sorted(self.instruments))
         }
         self._bars: dict[tuple[str, int], _Bars] = {}
-        self._ids = itertools.count(1)
+        self._last_id = 0
         self._by_client_id: dict[str, str] = {}
         self.book_update_id = 1000
         """The id of the last order-book update; streams number their diffs from it."""
@@ -183,6 +182,10 @@ class FakeExchange:
         clock: real time, or the test's virtual time, from the test's start).
         Set it before the first market-data request: candle history ends at that time."""
         self._clock = (float(epoch_s), Anchor())
+
+    def _new_id(self) -> str:
+        self._last_id += 1
+        return str(self._last_id)
 
     def snapshot(self) -> dict[str, Any]:
         """The exchange's whole state (orders, balances, markets, clock), to :meth:`restore`."""
@@ -359,7 +362,7 @@ class FakeExchange:
             )
         now = self.now()
         order = ExchangeOrder(
-            order_id=order_id if order_id is not None else str(next(self._ids)),
+            order_id=order_id if order_id is not None else self._new_id(),
             client_order_id=client_order_id,
             symbol=inst.symbol,
             side=side,

@@ -124,17 +124,19 @@ def test_each(scenario, chaos):
     )
 
 
-def test_default_selection_is_the_library_plus_project_scenarios(pytester: pytest.Pytester) -> None:
-    from harness.scenario import load_library
-
+def test_default_selection_is_the_projects_own_scenarios(pytester: pytest.Pytester) -> None:
+    """A project with scenarios of its own runs those; the built-ins come in by name or
+    tag (tests/plugin/test_project_paths.py covers the ini setting)."""
     (pytester.path / "scenarios").mkdir()
     (pytester.path / "scenarios" / "own.yaml").write_text(
         "name: project-own\ndescription: d\nfaults: [{kind: reset}]\n"
     )
     pytester.makepyfile(test_all="def test_each(scenario):\n    pass\n")
     result = pytester.runpytest_subprocess("-v")
-    result.assert_outcomes(passed=len(load_library()) + 1)
+    result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_each[[]project-own[]] PASSED*"])
+    both = pytester.runpytest_subprocess("--chaos-scenarios", "scenarios/,order-ack-lost")
+    both.assert_outcomes(passed=2)
 
 
 def test_bad_selection_is_a_collection_error(pytester: pytest.Pytester) -> None:

@@ -4,6 +4,7 @@ auto; the clear errors where virtual time cannot run; teardown, hypothesis and t
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -219,3 +220,44 @@ async def test_hypothesis(seconds):
 def test_virtual_time_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_probe=probe(True))
     pytester.runpytest_subprocess("-o", "asyncio_mode=auto", "-n", "2").assert_outcomes(passed=6)
+
+
+def test_an_interrupted_run_leaves_real_time_behind(pytester: pytest.Pytester) -> None:
+    """Ctrl-C inside a test skips its teardown: the session's end turns the clock off, so a
+    second pytest.main in the same process (an IDE, a driver script) is on real time."""
+    pytester.makepyfile(
+        test_kbi="""
+import asyncio
+import pytest
+
+
+@pytest.mark.chaos
+async def test_interrupted(mock_server, chaos):
+    await asyncio.sleep(5)
+    raise KeyboardInterrupt
+""",
+        test_ok="""
+import pytest
+
+
+@pytest.mark.chaos
+async def test_ok(mock_server):
+    pass
+""",
+    )
+    driver = pytester.makepyfile(
+        driver="""
+import time
+
+import pytest
+
+from harness import clock
+
+first = pytest.main(["test_kbi.py", "-q", "-p", "no:randomly", "-o", "asyncio_mode=auto"])
+print("after:", clock.current(), time.monotonic is clock._real_monotonic)
+second = pytest.main(["test_ok.py", "-q", "-p", "no:randomly", "-o", "asyncio_mode=auto"])
+print("codes:", int(first), int(second))
+"""
+    )
+    result = pytester.run(sys.executable, str(driver), timeout=120)
+    result.stdout.fnmatch_lines(["after: None True", "codes: 2 0"])

@@ -100,7 +100,8 @@ def test_a_planted_bug_is_found_shrunk_written_and_then_replayed_first(
     # the next run replays it before it draws anything: the bug is still there
     again = run(pytester, "--chaos-seed", "6")
     again.assert_outcomes(failed=1)
-    assert f"a scenario exploration found before still fails: {path}" in again.stdout.str()
+    shown = f"scenarios/found/{path.name}"
+    assert f"a scenario exploration found before still fails: {shown}" in again.stdout.str()
     assert found(pytester) == [path]
     # fixed, the client passes the replay and the whole exploration
     pytester.makepyfile(test_bot=bot(careful=True, examples=30))
@@ -256,3 +257,143 @@ def test_the_command_line_explores_one_test(pytester: pytest.Pytester) -> None:
     )
     (row,) = json.loads(listed.stdout)
     assert row["origin"] == "explore test_bot.py::test_bot" and "found" in row["tags"]
+
+
+# -- failure paths ------------------------------------------------------------------------
+
+EDGES = """
+import asyncio
+import random
+import time
+
+import aiohttp
+import pytest
+
+SEEN = []
+
+
+@pytest.fixture
+def candles(mock_server):
+    mock_server.get("/api/candles", role="bars").respond(json={"candles": []})
+    return mock_server
+
+
+async def get(url, timeout=None):
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async with session.get(url + "/api/candles") as resp:
+            return resp.status
+
+
+@pytest.mark.chaos_explore(max_examples=10, kinds=["hang"])
+async def test_hang_without_timeout(candles, chaos):
+    await get(candles.url)
+
+
+@pytest.mark.chaos_explore(max_examples=8, kinds=["latency"])
+async def test_every_example_starts_alike(candles, chaos):
+    SEEN.append((time.time(), candles.now(), random.random(), len(asyncio.all_tasks())))
+    asyncio.get_running_loop().create_task(asyncio.sleep(3600))  # left running
+    await get(candles.url, timeout=60)
+    assert candles.journal[0].t == 0.0
+    assert len({s[:3] for s in SEEN}) == 1, SEEN  # same wall clock, server clock, random
+    assert len({s[3] for s in SEEN}) == 1, SEEN  # no task of an earlier example is left
+
+
+RUNS = []
+
+
+@pytest.mark.chaos_explore(max_examples=20, kinds=["latency"])
+async def test_flaky(candles, chaos):
+    RUNS.append(1)
+    await get(candles.url, timeout=60)
+    assert len(RUNS) != 5, "leaked state: the 5th run fails whatever the schedule"
+
+
+@pytest.mark.chaos_explore(max_examples=5)
+async def test_no_request(mock_server, chaos):
+    pass
+
+
+@pytest.mark.chaos_explore(max_examples=20, kinds=["error"])
+async def test_skips_some_examples(candles, chaos):
+    if await get(candles.url) >= 500:
+        pytest.skip("the exchange is down")
+
+
+@pytest.mark.chaos_scenario("exchange-maintenance-503")
+@pytest.mark.chaos_explore(max_examples=5)
+async def test_with_a_scenario(candles, chaos):
+    await get(candles.url)
+"""
+
+
+def test_the_failure_paths_of_an_exploration(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_edges=EDGES)
+    result = run(pytester, "--chaos-seed", "3", "-rA", "--chaos-report", "out")
+    outcomes = {
+        r["nodeid"].split("::")[1]: r
+        for r in json.loads((pytester.path / "out" / "report.json").read_text())["records"]
+    }
+    out = result.stdout.str()
+    # a hang with no client timeout: found at once, on virtual time, with the reason
+    assert outcomes["test_hang_without_timeout"]["outcome"] == "failed"
+    assert "did not end within 7 days of exchange time" in out
+    # every example starts on fresh state: clocks, random, tasks (the asserts are inside)
+    assert outcomes["test_every_example_starts_alike"]["outcome"] == "passed"
+    # a failure that does not come back is reported, and nothing is kept
+    assert outcomes["test_flaky"]["outcome"] == "failed"
+    assert "a failure that did not happen again when its example ran again" in out
+    assert not list((pytester.path / "scenarios" / "found").glob("test-flaky-*"))
+    # a test that makes no request tests nothing
+    assert "test_no_request: exploration tested nothing: the test made no request" in out
+    # skipped examples are discarded, the exploration goes on
+    skipping = outcomes["test_skips_some_examples"]
+    assert skipping["outcome"] == "passed" and skipping["exploration"]["skipped"] >= 1
+    # a loaded scenario and exploration do not mix
+    assert "draws its own scenarios, and this test also loads exchange-maintenance-503" in out
+
+
+def test_a_profile_starts_fresh_for_every_example(pytester: pytest.Pytester) -> None:
+    """The alpaca profile refuses a client_order_id it has seen: the same seeded id in every
+    example must not be taken for a duplicate."""
+    pytester.makepyfile(
+        test_alpaca="""
+import random
+
+import aiohttp
+import pytest
+
+
+@pytest.mark.exchange("alpaca")
+@pytest.mark.chaos_explore(max_examples=5, kinds=["latency"], invariants=[])
+async def test_place(mock_exchange, chaos):
+    headers = {"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"}
+    order = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market",
+             "time_in_force": "day", "client_order_id": f"bot-{random.getrandbits(32)}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.post(mock_exchange.url + "/v2/orders", json=order) as resp:
+            assert resp.status == 200, await resp.text()
+"""
+    )
+    run(pytester, "--chaos-seed", "3").assert_outcomes(passed=1)
+
+
+def test_bad_explore_counts_are_usage_errors(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_bot=bot())
+    result = run(pytester, "--chaos-explore", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--chaos-explore: '0' is not a positive whole number*"])
+
+
+def test_the_command_line_fails_when_nothing_was_explored(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "explore", "test_plain.py::test_plain"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "nothing was explored: test_plain.py::test_plain" in done.stderr

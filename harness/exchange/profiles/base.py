@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, ClassVar
 
@@ -30,6 +31,26 @@ class Profile:
         self.exchange = exchange
         self.dialect: Dialect = Dialect()
         """How this API says "no": faults that answer on its server use its error format."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The profile's own state (client ids seen, weights used, its generators) and its
+        exchange's, to :meth:`restore` (exploration runs each example on a fresh exchange)."""
+        return {
+            "exchange": self.exchange.snapshot(),
+            "profile": copy.deepcopy(vars(self), self._shared()),
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Back to a :meth:`snapshot`."""
+        vars(self).update(copy.deepcopy(snapshot["profile"], self._shared()))
+        self.exchange.restore(snapshot["exchange"])
+
+    def _shared(self) -> dict[int, Any]:
+        """What a snapshot refers to but never copies: the profile itself, its exchange,
+        and the servers it is mounted on."""
+        keep: list[Any] = [self, self.exchange]
+        keep += [v for v in vars(self).values() if isinstance(v, MockServer)]
+        return {id(obj): obj for obj in keep}
 
     def mount(self, server: MockServer) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
