@@ -168,12 +168,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(messages.cli_report_usage(merge), file=sys.stderr)
         return 2
     try:
-        if merge:
-            out = write_report(merge_reports([load_report(p) for p in paths[1:]]), args.out)
-        else:
-            out = write_report(load_report(paths[0]), args.out or paths[0])
+        reports = [load_report(p) for p in (paths[1:] if merge else paths)]
     except (OSError, ValueError, KeyError) as exc:
         print(messages.cli_cannot_read_report(exc), file=sys.stderr)
+        return 2
+    try:
+        report = merge_reports(reports) if merge else reports[0]
+        out = write_report(report, args.out or paths[0])
+    except OSError as exc:
+        print(messages.cli_cannot_write(args.out or paths[0], exc), file=sys.stderr)
         return 2
     print(messages.cli_report_written(out))
     return 0
@@ -191,7 +194,11 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
         from harness.errors import messages
 
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(messages.cli_cannot_write(args.out, exc), file=sys.stderr)
+            return 2
         print(messages.cli_scenarios_written(len(library), args.out))
     else:
         sys.stdout.write(text)

@@ -912,3 +912,38 @@ class messages:
             f"the example did not end within {seconds / 86400:g} days of exchange time: a "
             "client awaiting a hung request with no timeout of its own, or retrying forever"
         )
+
+    # -- limits on what a YAML file may hold ------------------------------------------------------
+    @staticmethod
+    def yaml_file_too_big(size: int, limit: int) -> str:
+        return f"the file is {size:,} bytes; scenario and profile files are limited to {limit:,}"
+
+    @staticmethod
+    def yaml_too_large(size: int, limit: int, aliased: bool) -> str:
+        how = "its anchors and aliases expand to" if aliased else "it holds"
+        return (
+            f"{how} {size:,} YAML nodes, more than the {limit:,} a file may hold "
+            "(nested aliases that multiply: a 'billion laughs' file?)"
+        )
+
+    @staticmethod
+    def yaml_too_deep(depth: int | None, limit: int) -> str:
+        found = f"{depth} levels" if depth is not None else "too many levels"
+        return f"the file nests {found} deep; the limit is {limit}"
+
+    @staticmethod
+    def not_a_regular_file(path: str) -> str:
+        return f"{path} is not a regular file (a FIFO, a device?): scenario files are plain files"
+
+    @staticmethod
+    def not_a_report(file: str, exc: BaseException | None = None) -> str:
+        why = f": {exc}" if exc is not None else ""
+        return f"{file} is not a chaos report (a JSON object with meta and records){why}"
+
+    @staticmethod
+    def cli_cannot_write(path: object, exc: BaseException) -> str:
+        return (
+            f"cannot write {path}: {exc.strerror or exc}"
+            if isinstance(exc, OSError)
+            else (f"cannot write {path}: {exc}")
+        )

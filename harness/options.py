@@ -91,7 +91,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--chaos-sweep",
         "run every chaos test under K seeds derived from the run seed",
-        {"type": int, "metavar": "K"},
+        {"type": positive_int, "metavar": "K"},
     ),
     Option(
         "--chaos-shard",

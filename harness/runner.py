@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,12 @@ def chaos_args(args: Sequence[str], report_dir: str) -> list[str]:
     out = list(args)
     if not any(a == "-m" or (a.startswith("-m") and len(a) > 2) for a in out):
         out += ["-m", "chaos"]
-    if not any(
-        a in ("-n", "--numprocesses", "-p") or a.startswith(("-n", "--numprocesses")) for a in out
+    no_xdist = any(
+        (a == "no:xdist" and i > 0 and out[i - 1] == "-p") or a == "-pno:xdist"
+        for i, a in enumerate(out)
+    )
+    if not no_xdist and not any(
+        a in ("-n", "--numprocesses") or a.startswith(("-n", "--numprocesses=")) for a in out
     ):
         out += ["-n", "auto"]
     if not any(a.startswith("--chaos-report") for a in out):
@@ -71,7 +76,8 @@ def run_pytest(args: Sequence[str], report_dir: str = "chaos-report") -> int:
     )
     with progress:
         code = pytest.main(final, plugins=[_Live(progress)])
-    console.print(messages.cli_run_report(report_dir))
+    if (Path(report_dir) / "report.json").is_file():  # not after a usage error
+        console.print(messages.cli_run_report(report_dir))
     return int(code)
 
 

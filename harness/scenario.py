@@ -10,6 +10,7 @@ generated from the same model (``chaos-harness schema``).
 from __future__ import annotations
 
 import json
+import stat
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -99,7 +100,7 @@ class Toxic(BaseModel):
     proxy. ``toxicity`` is rolled once per connection, and Toxiproxy v2 ignores seeds.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     type: Literal[
         "latency",
@@ -114,14 +115,14 @@ class Toxic(BaseModel):
     proxy: str | None = Field(None, description="a proxy name from toxiproxy.json (default: all)")
     stream: Literal["upstream", "downstream"] = "downstream"
     toxicity: float = Field(1.0, ge=0.0, le=1.0)
-    latency: int | None = Field(None, ge=0)
-    jitter: int | None = Field(None, ge=0)
-    rate: int | None = Field(None, gt=0)
-    delay: int | None = Field(None, ge=0)
-    timeout: int | None = Field(None, ge=0)
-    average_size: int | None = Field(None, gt=0)
-    size_variation: int | None = Field(None, ge=0)
-    bytes: int | None = Field(None, ge=0)
+    latency: int | None = Field(None, ge=0, le=2**31 - 1)
+    jitter: int | None = Field(None, ge=0, le=2**31 - 1)
+    rate: int | None = Field(None, gt=0, le=2**31 - 1)
+    delay: int | None = Field(None, ge=0, le=2**31 - 1)
+    timeout: int | None = Field(None, ge=0, le=2**31 - 1)
+    average_size: int | None = Field(None, gt=0, le=2**31 - 1)
+    size_variation: int | None = Field(None, ge=0, le=2**31 - 1)
+    bytes: int | None = Field(None, ge=0, le=2**31 - 1)
 
     @model_validator(mode="after")
     def _arguments_for_type(self) -> Toxic:
@@ -172,7 +173,7 @@ InvariantSpec = Annotated[str | dict[str, dict[str, Any]], AfterValidator(_known
 class Scenario(BaseModel):
     """A named set of faults (and the invariants a client must keep under them)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="kebab-case, unique")
     description: str = Field(min_length=1, description="what it simulates, for a trader")
@@ -389,12 +390,72 @@ _SHAPES = {
 }
 
 
+MAX_FILE_BYTES = 1_000_000
+"""The largest scenario or profile file the loader reads (a scenario is a few kilobytes)."""
+MAX_NODES = 50_000
+"""The most YAML nodes a file may hold once its aliases are expanded ("billion laughs":
+a few hundred bytes of nested anchors that expand to billions of nodes are refused)."""
+MAX_DEPTH = 50
+"""The deepest nesting of mappings and lists a file may have."""
+
+
+def _expansion(node: yaml.Node) -> tuple[int, int, yaml.Node | None]:
+    """(nodes after alias expansion, depth, the first node reached twice: an alias), in one
+    pass over the distinct nodes: the cost stays linear in the file's size."""
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    alias: yaml.Node | None = None
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        if done:
+            sizes[key] = min(1 + sum(sizes[id(c)] for c in children), 10**18)
+            depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+            continue
+        if key in sizes:
+            alias = alias or current
+            continue
+        sizes[key] = 0  # in progress
+        stack.append((current, True))
+        for child in children:
+            if id(child) in sizes:
+                alias = alias or child
+            else:
+                stack.append((child, False))
+    return sizes[id(node)], depths[id(node)], alias
+
+
+def _bounded(node: yaml.Node, source: str, what: str) -> None:
+    """Refuse a file whose aliases expand past :data:`MAX_NODES` or that nests deeper than
+    :data:`MAX_DEPTH`, at the line of the alias or of the file."""
+    size, depth, alias = _expansion(node)
+    if size > MAX_NODES:
+        line = alias.start_mark.line + 1 if alias is not None else 1
+        message = messages.yaml_too_large(size, MAX_NODES, alias is not None)
+        raise ScenarioError([ScenarioProblem(source, line, "", message)], what)
+    if depth > MAX_DEPTH:
+        message = messages.yaml_too_deep(depth, MAX_DEPTH)
+        raise ScenarioError([ScenarioProblem(source, 1, "", message)], what)
+
+
 def validate_yaml_model(text: str, source: str, model: type[_M], what: str = "scenario") -> _M:
     """Parse YAML and validate it with a pydantic model; every problem in one
-    :class:`ScenarioError`, each with its ``file:line: field: message``."""
+    :class:`ScenarioError`, each with its ``file:line: field: message``. Files larger than
+    :data:`MAX_FILE_BYTES`, or that expand past :data:`MAX_NODES`, are refused first."""
     problems: list[ScenarioProblem] = []
+    if len(text) > MAX_FILE_BYTES:
+        message = messages.yaml_file_too_big(len(text), MAX_FILE_BYTES)
+        raise ScenarioError([ScenarioProblem(source, None, "", message)], what)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _bounded(node, source, what)
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -403,6 +464,11 @@ def validate_yaml_model(text: str, source: str, model: type[_M], what: str = "sc
         raise ScenarioError(
             [ScenarioProblem(source, line, "", f"invalid YAML: {message}")], what
         ) from None
+    except ScenarioError:
+        raise
+    except RecursionError:
+        message = messages.yaml_too_deep(None, MAX_DEPTH)
+        raise ScenarioError([ScenarioProblem(source, None, "", message)], what) from None
     except Exception as exc:
         problem = ScenarioProblem(source, None, "", f"invalid YAML: {exc}")
         raise ScenarioError([problem], what) from None
@@ -439,13 +505,25 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     return scenario
 
 
-def load_file(path: str | Path) -> Scenario:
+def read_bounded(path: str | Path, what: str = "scenario") -> str:
+    """A scenario or profile file's text: a regular file of at most :data:`MAX_FILE_BYTES`
+    (a FIFO or ``/dev/zero`` is refused before anything is read)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            problem = messages.not_a_regular_file(str(path))
+        elif info.st_size > MAX_FILE_BYTES:
+            problem = messages.yaml_file_too_big(info.st_size, MAX_FILE_BYTES)
+        else:
+            return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([ScenarioProblem(str(path), None, "", f"cannot read: {exc}")]) from None
-    return parse_scenario(text, str(path))
+        problem = f"cannot read: {exc}"
+    raise ScenarioError([ScenarioProblem(str(path), None, "", problem)], what)
+
+
+def load_file(path: str | Path) -> Scenario:
+    return parse_scenario(read_bounded(path), str(path))
 
 
 # -- the library -------------------------------------------------------------------------

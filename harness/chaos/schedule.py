@@ -33,7 +33,7 @@ _METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 class Match(BaseModel):
     """Requests a fault considers: method(s), path pattern, query subset, role(s). Empty: all."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     method: str | list[str] | None = Field(None, description="GET, POST, ... or a list of them")
     path: str | None = Field(
@@ -112,10 +112,14 @@ class Match(BaseModel):
 class Window(BaseModel):
     """Bounds, in request indices (the test's n-th request) or seconds since the test started."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    start: float = Field(0, ge=0, description="first request index / second the fault may fire")
-    end: float | None = Field(None, description="index / second from which it no longer fires")
+    start: float = Field(
+        0, ge=0, le=1e9, description="first request index / second the fault may fire"
+    )
+    end: float | None = Field(
+        None, le=1e9, description="index / second from which it no longer fires"
+    )
     unit: Literal["requests", "seconds"] = "requests"
 
     @model_validator(mode="after")
@@ -133,13 +137,15 @@ class Schedule(BaseModel):
     fires; ``probability`` is rolled last, from the fault's own seeded generator.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     probability: float = Field(1.0, ge=0.0, le=1.0)
-    first: int | None = Field(None, ge=1, description="fire on the first N matches only")
-    after: int = Field(0, ge=0, description="skip the first N matches")
-    every: int | None = Field(None, ge=1, description="fire on every Nth match")
-    count: int | None = Field(None, ge=1, description="fire at most N times")
+    first: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="fire on the first N matches only"
+    )
+    after: int = Field(0, ge=0, le=2**31 - 1, description="skip the first N matches")
+    every: int | None = Field(None, ge=1, le=2**31 - 1, description="fire on every Nth match")
+    count: int | None = Field(None, ge=1, le=2**31 - 1, description="fire at most N times")
     window: Window | None = None
 
 

@@ -296,10 +296,17 @@ def build_report(records: list[Record], meta: dict[str, Any]) -> Report:
 
 
 def load_report(path: str | Path) -> Report:
+    """A report from its folder (or its report.json); ``ValueError`` saying what is wrong
+    with a file that is not one."""
     path = Path(path)
     file = path / "report.json" if path.is_dir() else path
     data = json.loads(file.read_text(encoding="utf-8"))
-    return Report(data["meta"], [Record.from_dict(r) for r in data["records"]])
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        raise ValueError(messages.not_a_report(str(file)))
+    try:
+        return Report(dict(data.get("meta") or {}), [Record.from_dict(r) for r in data["records"]])
+    except (TypeError, AttributeError) as exc:
+        raise ValueError(messages.not_a_report(str(file), exc)) from None
 
 
 def merge_reports(reports: list[Report]) -> Report:

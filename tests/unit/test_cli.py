@@ -134,3 +134,34 @@ def test_list_fits_80_columns_and_shows_paths_when_asked(
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["list", "--verbose"]) == 0
     assert "order-ack-lost.yaml" in capsys.readouterr().out
+
+
+def test_the_command_line_says_what_is_wrong_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / "report.json").write_text("[1, 2]")
+    assert main(["report", str(tmp_path / "list")]) == 2
+    assert "is not a chaos report (a JSON object with meta and records)" in capsys.readouterr().err
+    assert main(["scenarios", "docs", "--out", str(tmp_path / "missing" / "x.md")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["scenarios", "docs", "--out", str(tmp_path)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["validate", "/dev/zero"]) == 2
+    assert "is not a regular file" in capsys.readouterr().out
+
+
+def test_run_keeps_xdist_unless_it_is_turned_off() -> None:
+    from harness.runner import chaos_args
+
+    assert "-n" in chaos_args(["tests", "-p", "no:randomly"], "r")
+    assert "-n" not in chaos_args(["tests", "-p", "no:xdist"], "r")
+    assert chaos_args(["tests", "-n", "2"], "r").count("-n") == 1
+
+
+@pytest.mark.usefixtures("clean_xdist_env")
+def test_a_negative_sweep_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_a="def test_a():\n    pass\n")
+    result = pytester.runpytest_subprocess("--chaos-sweep", "-3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--chaos-sweep: '-3' is not a positive whole number*"])

@@ -16,6 +16,7 @@ from harness.errors import ScenarioError
 from harness.scenario import (
     Scenario,
     builtin_dir,
+    load_file,
     load_library,
     load_scenario,
     parse_scenario,
@@ -248,3 +249,97 @@ def test_random_text_loads_or_raises_scenario_error(text: str) -> None:
 def test_mutated_good_yaml_loads_or_raises_scenario_error(position: int, insert: str) -> None:
     with contextlib.suppress(ScenarioError):
         parse_scenario(GOOD[:position] + insert + GOOD[position + 1 :], "fuzz.yaml")
+
+
+# -- hostile files: the loader's cost stays linear in the file's size ----------------------
+
+
+def billion_laughs() -> str:
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 10):
+        ref = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{ref}]")
+    return "\n".join(lines) + "\nname: lol\ndescription: d\nfaults: [{kind: reset}]\n"
+
+
+def test_an_alias_bomb_is_refused_at_its_line_at_once() -> None:
+    import time
+
+    text = billion_laughs()
+    assert len(text) < 1000
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bomb.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == 1  # the anchor the aliases multiply
+    assert (
+        "anchors and aliases expand to" in problem.message and "billion laughs" in problem.message
+    )
+    assert time.perf_counter() - started < 30  # generous: the point is no exponential blow-up
+
+
+def test_huge_and_deep_files_are_refused() -> None:
+    from harness.scenario import MAX_DEPTH, MAX_FILE_BYTES
+
+    huge = "name: big\ndescription: d\nfaults:\n" + "  - {kind: reset}\n" * (MAX_FILE_BYTES // 17)
+    with pytest.raises(ScenarioError, match="scenario and profile files are limited to"):
+        parse_scenario(huge, "big.yaml")
+    deep = (
+        "name: deep\ndescription: d\nfaults: [{kind: reset}]\ntags: " + "[" * 60 + "]" * 60 + "\n"
+    )
+    with pytest.raises(ScenarioError, match=f"nests 61 levels deep; the limit is {MAX_DEPTH}"):
+        parse_scenario(deep, "deep.yaml")
+    deeper = "tags: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ScenarioError, match="too many levels"):
+        parse_scenario(deeper, "deeper.yaml")
+
+
+def test_a_file_of_many_faults_within_the_limits_loads() -> None:
+    text = "name: many\ndescription: d\nfaults:\n" + "  - {kind: reset}\n" * 2000
+    assert len(parse_scenario(text, "many.yaml").faults) == 2000
+
+
+def test_what_is_not_a_regular_file_is_refused_before_reading(tmp_path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError, match="is not a regular file"):
+        load_file(fifo)
+    with pytest.raises(ScenarioError, match="is not a regular file"):
+        load_file("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("{kind: error, status: 500, body: {a: !!binary aGVsbG8=}}", "must be JSON"),
+        ("{kind: error, status: 500, body: !!set {a, b}}", "must be JSON"),
+        ("{kind: error, status: 500, body: 2024-01-01}", "must be JSON"),
+        ("{kind: ack_lost, status: 502, body: .nan}", "must be JSON"),
+        ("{kind: error, status: 429, retry_after_s: .inf}", "finite"),
+        ("{kind: error, status: 429, retry_after_s: 1e9}", "less than or equal to 604800"),
+        ('{kind: error, status: 429, headers: {X-A: "a\\r\\nb"}}', "CR, LF and NUL"),
+        ('{kind: error, status: 429, headers: {"bad name": x}}', "not an HTTP token"),
+        ("{kind: rate_limit, capacity: 1, refill_per_s: 1, weights: {bars: .nan}}", "finite"),
+        ("{kind: rate_limit, capacity: 1, refill_per_s: 1, ban_s: .inf}", "finite"),
+        ("{kind: dribble, over_ms: .inf}", "finite"),
+        ("{kind: clock_skew, offset_s: 1e308}", "ten years"),
+        ("{kind: stale, shift_s: 1e308}", "less than or equal to 315360000"),
+        ("{kind: reset, schedule: {first: 99999999999999999999}}", "less than or equal to"),
+        ("{kind: latency, fixed_ms: 1e12}", "less than or equal to 86400000"),
+    ],
+)
+def test_values_that_would_crash_a_client_are_refused(fault: str, message: str) -> None:
+    """Accepted before, these crashed the client under test (OverflowError, a hang despite
+    a timeout, a body that cannot be serialised, a header that splits the answer)."""
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(f"name: x\ndescription: d\nfaults:\n  - {fault}\n", "x.yaml")
+    assert message in str(info.value)
+    assert info.value.problems[0].line == 4
+
+
+def test_toxic_integers_fit_toxiproxy() -> None:
+    text = "name: x\ndescription: d\ntoxics:\n  - {type: latency, latency: 99999999999999999999}\n"
+    with pytest.raises(ScenarioError, match="less than or equal to 2147483647"):
+        parse_scenario(text, "x.yaml")

@@ -15,7 +15,9 @@ Three base classes, one per side of the exchange a fault acts on:
 from __future__ import annotations
 
 import asyncio
+import json
 import random as _random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -31,6 +33,11 @@ from harness.mock.dialect import Dialect
 from harness.mock.routes import Request, Response, Route
 
 __all__ = [
+    "MAX_BAN_S",
+    "MAX_COUNT",
+    "MAX_MS",
+    "MAX_SHIFT_S",
+    "MAX_WAIT_S",
     "Fault",
     "FaultContext",
     "MessageFault",
@@ -58,6 +65,44 @@ class Trait(StrEnum):
     """Time passes before the answer arrives."""
     CLOSES_STREAM = "closes_stream"
     """The exchange ends a stream connection."""
+
+
+MAX_MS = 86_400_000.0
+"""The longest delay a fault may add, in milliseconds: a day."""
+MAX_WAIT_S = 604_800.0
+"""The longest Retry-After a fault may ask for: a week."""
+MAX_BAN_S = 2_592_000.0
+"""The longest ban: 30 days."""
+MAX_SHIFT_S = 315_360_000.0
+"""The furthest a clock or a timestamp may be moved: ten years."""
+MAX_COUNT = 2**31 - 1
+"""The largest count (requests, bytes, messages) a fault or a schedule takes."""
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def json_body(value: Any) -> Any:
+    """A body a fault answers with: a string, or a value JSON can hold (no bytes, sets,
+    dates or NaN, which YAML's !!binary, !!set, !!timestamp and .nan would give)."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"must be JSON: a mapping, a list, a string, a number, true, false or null ({exc})"
+        ) from None
+    return value
+
+
+def legal_headers(value: dict[str, str]) -> dict[str, str]:
+    """Header names are HTTP tokens; values hold no CR, LF or NUL (they would split the
+    answer in two on a socket)."""
+    for name, text in value.items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"header name {name!r} is not an HTTP token")
+        if any(c in text for c in "\r\n\x00"):
+            raise ValueError(f"header {name!r}: CR, LF and NUL are not allowed in a value")
+    return value
 
 
 _REGISTRY: dict[str, type[Fault]] = {}
@@ -141,7 +186,7 @@ class Fault(BaseModel, metaclass=_FaultMeta):
     """Base of every fault. Concrete kinds derive from one of the three sides below and
     declare ``kind: Literal["name"] = "name"`` and their ``traits``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     traits: ClassVar[frozenset[Trait]] = frozenset()
     kind: str

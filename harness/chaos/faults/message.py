@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from harness.chaos.faults.base import FaultContext, MessageFault, Trait
+from harness.chaos.faults.base import MAX_COUNT, MAX_MS, FaultContext, MessageFault, Trait
 from harness.chaos.faults.response import check_corruptions, jsonable, pick_corruption
 from harness.mock.signals import Gap, WsClose
 from harness.mock.signals import WsSilence as WsSilenceSignal
@@ -94,7 +94,7 @@ class WsDelay(MessageFault):
 
     traits = frozenset({Trait.DELAYS})
     kind: Literal["ws_delay"] = "ws_delay"
-    delay_ms: float = Field(ge=0)
+    delay_ms: float = Field(ge=0, le=MAX_MS)
 
     async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
         ctx.fire(delay_ms=self.delay_ms)
@@ -106,7 +106,7 @@ class WsSilence(MessageFault):
     """No data for ``seconds``: the socket stays open and answers pings."""
 
     kind: Literal["ws_silence"] = "ws_silence"
-    seconds: float = Field(gt=0)
+    seconds: float = Field(gt=0, le=86_400)
 
     async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
         ctx.fire(seconds=self.seconds)
@@ -118,7 +118,7 @@ class WsGap(MessageFault):
 
     traits = frozenset({Trait.BREAKS_SEQUENCE})
     kind: Literal["ws_gap"] = "ws_gap"
-    skip: int = Field(5, ge=1)
+    skip: int = Field(5, ge=1, le=MAX_COUNT)
 
     async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
         if ctx.numbered is None or not ctx.numbered(message):

@@ -10,7 +10,19 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from harness.chaos.faults.base import FaultContext, RequestFault, Trait, forever
+from harness.chaos.faults.base import (
+    MAX_BAN_S,
+    MAX_COUNT,
+    MAX_MS,
+    MAX_SHIFT_S,
+    MAX_WAIT_S,
+    FaultContext,
+    RequestFault,
+    Trait,
+    forever,
+    json_body,
+    legal_headers,
+)
 from harness.errors import MockConfigError
 from harness.mock.dialect import REASONS, Dialect
 from harness.mock.patterns import PathPattern
@@ -40,15 +52,15 @@ class Latency(RequestFault):
     traits = frozenset({Trait.DELAYS})
     kind: Literal["latency"] = "latency"
     distribution: Literal["fixed", "uniform", "normal", "lognormal", "spike"] | None = None
-    fixed_ms: float | None = Field(None, ge=0)
-    min_ms: float | None = Field(None, ge=0)
-    max_ms: float | None = Field(None, ge=0)
-    mean_ms: float | None = Field(None, ge=0)
-    std_ms: float | None = Field(None, ge=0)
-    p50_ms: float | None = Field(None, gt=0)
-    p99_ms: float | None = Field(None, gt=0)
-    base_ms: float | None = Field(None, ge=0)
-    spike_ms: float | None = Field(None, ge=0)
+    fixed_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    min_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    max_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    mean_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    std_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    p50_ms: float | None = Field(None, gt=0, le=MAX_MS)
+    p99_ms: float | None = Field(None, gt=0, le=MAX_MS)
+    base_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    spike_ms: float | None = Field(None, ge=0, le=MAX_MS)
     spike_probability: float | None = Field(None, ge=0, le=1)
 
     _ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -170,7 +182,10 @@ class Error(RequestFault):
     status: int | None = Field(None, ge=400, le=599)
     body: Any = Field(None, description="JSON value (or a string) to answer with")
     headers: dict[str, str] = Field(default_factory=dict)
-    retry_after_s: float | None = Field(None, ge=0)
+    retry_after_s: float | None = Field(None, ge=0, le=MAX_WAIT_S)
+
+    _json_body = field_validator("body")(json_body)
+    _legal_headers = field_validator("headers")(legal_headers)
 
     def fired_traits(self, applied: Mapping[str, Any]) -> frozenset[Trait]:
         waits = self.retry_after_s is not None or any(
@@ -223,17 +238,20 @@ class RateLimit(RequestFault):
 
     traits = frozenset({Trait.LIMITS_RATE})
     kind: Literal["rate_limit"] = "rate_limit"
-    capacity: float = Field(gt=0)
-    refill_per_s: float = Field(ge=0)
-    weight: float = Field(1, gt=0)
+    capacity: float = Field(gt=0, le=1e9)
+    refill_per_s: float = Field(ge=0, le=1e9)
+    weight: float = Field(1, gt=0, le=1e6)
     weights: dict[str, float] = Field(
         default_factory=dict, description="role (or /path pattern) -> request weight"
     )
     retry_after_s: float | None = Field(
-        None, gt=0, description="fixed Retry-After; default: until the bucket holds the weight"
+        None,
+        gt=0,
+        le=MAX_WAIT_S,
+        description="fixed Retry-After; default: until the bucket holds the weight",
     )
-    ban_after: int | None = Field(None, ge=1)
-    ban_s: float = Field(60, gt=0)
+    ban_after: int | None = Field(None, ge=1, le=MAX_COUNT)
+    ban_s: float = Field(60, gt=0, le=MAX_BAN_S)
     ban_factor: float = Field(1, ge=1, le=1000)
 
     @field_validator("weights")
@@ -250,8 +268,10 @@ class RateLimit(RequestFault):
                     check_role(key, "weights")
                 except MockConfigError as exc:
                     raise ValueError(f"{exc.problem} (a path pattern starts with /)") from None
-            if not (w > 0 and math.isfinite(w)):
-                raise ValueError(f"weight for {key!r} must be a finite number > 0 (got {w})")
+            if not (0 < w <= 1e6 and math.isfinite(w)):
+                raise ValueError(
+                    f"weight for {key!r} must be a finite number > 0 and <= 1e6 (got {w})"
+                )
         return value
 
     def weight_of(self, rel_path: str, role: str | None = None) -> float:
@@ -312,8 +332,11 @@ class ClockSkew(RequestFault):
     @field_validator("offset_s")
     @classmethod
     def _not_zero(cls, value: float) -> float:
-        if value == 0 or not math.isfinite(value):
-            raise ValueError("must be a finite, non-zero number of seconds")
+        if value == 0 or not math.isfinite(value) or abs(value) > MAX_SHIFT_S:
+            raise ValueError(
+                f"must be a finite, non-zero number of seconds, at most {MAX_SHIFT_S:g} "
+                "(ten years) either way"
+            )
         return value
 
     async def on_request(self, ctx: FaultContext) -> Response | None:

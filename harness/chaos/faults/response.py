@@ -13,7 +13,16 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness import corruptions
-from harness.chaos.faults.base import FaultContext, ResponseFault, Trait, forever
+from harness.chaos.faults.base import (
+    MAX_COUNT,
+    MAX_MS,
+    MAX_SHIFT_S,
+    FaultContext,
+    ResponseFault,
+    Trait,
+    forever,
+    json_body,
+)
 from harness.mock.routes import Response
 from harness.mock.signals import ConnectionDrop, DribbledBody, TruncatedBody
 
@@ -30,7 +39,7 @@ class Truncate(ResponseFault):
 
     traits = frozenset({Trait.TAINTS_DATA})
     kind: Literal["truncate"] = "truncate"
-    bytes: int | None = Field(None, ge=0)
+    bytes: int | None = Field(None, ge=0, le=MAX_COUNT)
     fraction: float | None = Field(None, ge=0, lt=1)
     framing: Literal["content_length", "close"] = "content_length"
 
@@ -55,8 +64,8 @@ class Dribble(ResponseFault):
 
     traits = frozenset({Trait.DELAYS})
     kind: Literal["dribble"] = "dribble"
-    chunks: int = Field(4, ge=1)
-    over_ms: float = Field(ge=0)
+    chunks: int = Field(4, ge=1, le=10_000)
+    over_ms: float = Field(ge=0, le=MAX_MS)
 
     async def on_response(self, ctx: FaultContext, response: Response) -> Response:
         if len(response.body) < 2:
@@ -206,8 +215,8 @@ class Stale(ResponseFault):
 
     traits = frozenset({Trait.TAINTS_DATA})
     kind: Literal["stale"] = "stale"
-    age: int | None = Field(None, ge=1)
-    shift_s: float | None = Field(None, gt=0)
+    age: int | None = Field(None, ge=1, le=10_000)
+    shift_s: float | None = Field(None, gt=0, le=MAX_SHIFT_S)
 
     @model_validator(mode="after")
     def _one_of(self) -> Stale:
@@ -252,6 +261,8 @@ class AckLost(ResponseFault):
     mode: Literal["disconnect", "hang", "status"] | None = None
     status: int | None = Field(None, ge=500, le=599, description="the status the client gets")
     body: Any = Field(None, description="JSON value (or a string) to answer with")
+
+    _json_body = field_validator("body")(json_body)
 
     @model_validator(mode="after")
     def _mode_and_status(self) -> AckLost:

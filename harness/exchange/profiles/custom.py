@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.errors import ExchangeReject, ScenarioError, ScenarioProblem
+from harness.errors import ExchangeReject
 from harness.exchange.core import ExchangeOrder, FakeExchange, Instrument
 from harness.exchange.profiles.base import Profile, as_float, as_int, order_fields
 from harness.intents import IntentFields
@@ -501,14 +501,9 @@ def parse_profile(text: str, source: str = "<string>") -> ProfileSpec:
 
 def load_profile(path: str | Path) -> type[CustomProfile]:
     """A profile class from a YAML file (``ScenarioError`` with ``file:line`` problems)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            [ScenarioProblem(str(path), None, "", f"cannot read: {exc}")], what="profile"
-        ) from None
-    return CustomProfile.from_spec(parse_profile(text, str(path)))
+    from harness.scenario import read_bounded
+
+    return CustomProfile.from_spec(parse_profile(read_bounded(path, "profile"), str(path)))
 
 
 def profile_json_schema() -> dict[str, Any]:
