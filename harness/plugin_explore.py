@@ -10,17 +10,14 @@ the test's seed). The oracle is the test's own assertions and exceptions plus th
 invariants of the exploration.
 
 hypothesis drives the examples from a helper thread; every example runs in the test's
-own task, on its event loop and virtual clock: the thread hands a scenario over, and waits
-for the outcome. When the test ends for any reason, the thread is stopped and joined.
+own task (:mod:`harness.explore_loop`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import random
-import threading
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessWarning, messages
+from harness.explore_loop import cancel_new_tasks, run_examples
 from harness.plugin import _uses_harness, item_state, run_seed
 
 __all__ = ["EXPLORE_MARKER_ARGS", "LISTENERS"]
@@ -37,11 +35,6 @@ LISTENERS: list[Callable[[Any, str], None]] = []
 """Progress listeners: ``listener(exploration, event)`` (``chaos-harness explore`` prints)."""
 MAX_VIRTUAL_S = 7 * 24 * 3600.0
 """Exchange time one example may live through before it is stopped (virtual time only)."""
-
-
-class _Stopped(BaseException):
-    """The exploration ended (the test failed or was interrupted): the helper thread stops.
-    A BaseException, so hypothesis does not take it for the client's failure."""
 
 
 def _options(item: pytest.Item) -> dict[str, Any] | None:
@@ -95,49 +88,6 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     finally:
         item.obj = fn  # type: ignore[attr-defined]
-
-
-class _Examples:
-    """The hand-over between hypothesis' thread and the test's task: the thread puts a
-    scenario and waits for its outcome; the task runs it and settles the outcome."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.inbox: asyncio.Queue[tuple[Any, concurrent.futures.Future[Any]]] = asyncio.Queue()
-        self.stop = threading.Event()
-        self.pending: concurrent.futures.Future[Any] | None = None
-
-    def run(self, scenario: Any) -> Any:
-        """In the thread: one example, run by the test's task; its outcome or its error."""
-        if self.stop.is_set():
-            raise _Stopped
-        outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.pending = outcome
-        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (scenario, outcome))
-        try:
-            return outcome.result()
-        finally:
-            self.pending = None
-
-    def end(self, result: Any, error: BaseException | None) -> None:
-        """In the thread: the exploration is over (the task stops waiting for scenarios)."""
-        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)
-        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (_END, done))
-
-    def close(self, thread: threading.Thread) -> None:
-        """In the task, whatever happened: stop the thread and wait for it."""
-        self.stop.set()
-        pending = self.pending
-        if pending is not None and not pending.done():
-            pending.set_exception(_Stopped())
-        thread.join(timeout=30)
-
-
-_END = object()
 
 
 def _explorer(
@@ -206,7 +156,7 @@ def _explorer(
             except pytest.fail.Exception as exc:  # pytest.fail() in the body, an idle clock
                 raise AssertionError(str(exc)) from None
             finally:
-                await _cancel_new_tasks(before)
+                await cancel_new_tasks(before)
             if server.unmatched:
                 raise UnmatchedRequestError.at_teardown(server.unmatched)
             if scenario is not None and scenario.invariants:
@@ -250,38 +200,18 @@ def _explorer(
             for listener in LISTENERS:
                 listener(exploration, event)
 
-        examples = _Examples(asyncio.get_running_loop())
+        def drive(run: Callable[[Any], Any]) -> Any:
+            return explore(
+                run,
+                strategy,
+                test=item.nodeid,
+                seed=seed,
+                max_examples=options.get("max_examples", 200),
+                known=known,
+                progress=progress,
+            )
 
-        def drive() -> None:
-            try:
-                result = explore(
-                    examples.run,
-                    strategy,
-                    test=item.nodeid,
-                    seed=seed,
-                    max_examples=options.get("max_examples", 200),
-                    known=known,
-                    progress=progress,
-                )
-            except BaseException as exc:  # handed to the test's task, raised there
-                examples.end(None, exc)
-            else:
-                examples.end(result, None)
-
-        thread = threading.Thread(target=drive, name="chaos-explore", daemon=True)
-        thread.start()
-        try:
-            while True:
-                scenario, outcome = await examples.inbox.get()
-                if scenario is _END:
-                    result = outcome.result()
-                    break
-                try:
-                    outcome.set_result(await one(scenario))
-                except Exception as exc:
-                    outcome.set_exception(exc)
-        finally:
-            examples.close(thread)
+        result = await run_examples(drive, one)
         result.unchecked = unchecked
         state.exploration = result
         if unchecked:
@@ -318,13 +248,3 @@ def _explorer(
         )
 
     return explored
-
-
-async def _cancel_new_tasks(before: set[asyncio.Task[Any]]) -> None:
-    """Cancel what the body started and left running, so the next example starts clean."""
-    current = asyncio.current_task()
-    left = [t for t in asyncio.all_tasks() - before if t is not current and not t.done()]
-    for task in left:
-        task.cancel()
-    if left:
-        await asyncio.gather(*left, return_exceptions=True)

@@ -25,6 +25,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -113,6 +114,17 @@ def install(target: Path | None = None, go: str = "go") -> Path:
     return binary
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): SIGTERM when the process that started it dies,
+    so a crashed or killed pytest (SIGKILL, os._exit) leaves no Toxiproxy behind."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,6 +170,7 @@ class ToxiproxyServer:
                 [str(self.binary), "-host", "127.0.0.1", "-port", str(port)],
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
             self.url = f"http://127.0.0.1:{port}"
             try:

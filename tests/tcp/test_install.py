@@ -81,3 +81,41 @@ def test_install_without_go_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
     with pytest.raises(ToxiproxyError, match="builds Toxiproxy from source with Go"):
         install(tmp_path, go="no-such-go-binary")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_killed_run_leaves_no_toxiproxy_behind(tmp_path: Path) -> None:
+    """SIGKILL to the process that started Toxiproxy (a crashed pytest, os._exit) takes
+    the server with it."""
+    import signal
+    import time
+
+    script = tmp_path / "starter.py"
+    script.write_text(
+        "import sys, time\n"
+        "from harness.toxiproxy import ToxiproxyServer\n"
+        "server = ToxiproxyServer.from_environment()\n"
+        "server.start()\n"
+        "print(server.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    starter = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+    )
+    try:
+        child = int(starter.stdout.readline())  # type: ignore[union-attr]
+        os.kill(child, 0)  # running
+        starter.send_signal(signal.SIGKILL)
+        starter.wait(timeout=30)
+        deadline = time.monotonic() + 30  # generous: the kernel signals it at once
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return
+            # reap it if it is our grandchild turned zombie under init: it is not ours
+            time.sleep(0.1)
+        pytest.fail(f"Toxiproxy (pid {child}) outlived the process that started it")
+    finally:
+        if starter.poll() is None:
+            starter.kill()

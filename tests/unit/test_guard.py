@@ -95,3 +95,38 @@ async def test_production_hostname_is_served_when_mocked() -> None:
             }
             with pytest.raises(LiveEndpointBlocked):
                 await session.get("https://api1.binance.com/api/v3/time")
+
+
+def test_the_lesser_known_doors_are_closed_too() -> None:
+    """connect_ex, UDP sendto, gethostbyname(_ex) and the C module's lookups."""
+    import _socket
+
+    def doors() -> tuple:
+        return (
+            socket.socket.connect_ex,
+            socket.socket.sendto,
+            socket.gethostbyname,
+            socket.gethostbyname_ex,
+            _socket.getaddrinfo,
+            _socket.gethostbyname,
+        )
+
+    before = doors()
+    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with LiveEndpointGuard():
+            with pytest.raises(LiveEndpointBlocked, match="socket connect_ex"):
+                tcp.connect_ex(("198.51.100.1", 80))
+            with pytest.raises(LiveEndpointBlocked, match="UDP sendto"):
+                udp.sendto(b"x", ("198.51.100.1", 53))
+            for lookup in (socket.gethostbyname, socket.gethostbyname_ex, _socket.gethostbyname):
+                with pytest.raises(LiveEndpointBlocked, match="DNS lookup"):
+                    lookup("api.binance.com")
+            with pytest.raises(LiveEndpointBlocked, match="DNS lookup"):
+                _socket.getaddrinfo("api.binance.com", 443)
+            assert socket.gethostbyname("localhost").startswith("127.")
+            udp.sendto(b"x", ("127.0.0.1", 9))  # loopback stays open
+        assert doors() == before  # and everything is back as it was
+    finally:
+        tcp.close()
+        udp.close()
