@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from harness.mock.server import MockServer
     from harness.scenario import Scenario
 
-__all__ = ["item_state", "run_seed", "scenarios_of", "session_of"]
+__all__ = ["item_state", "run_seed", "scenarios_of", "session_of", "uses_harness"]
 
 _SESSION = pytest.StashKey[ChaosSession]()
 _STATE = pytest.StashKey[ItemState]()
@@ -100,7 +100,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if session.in_shard(item.nodeid)]
 
 
-def _uses_harness(item: pytest.Item) -> bool:
+def uses_harness(item: pytest.Item) -> bool:
     names = getattr(item, "fixturenames", ())
     return item.get_closest_marker("chaos") is not None or not options.FIXTURES.isdisjoint(names)
 
@@ -144,7 +144,7 @@ def pytest_runtest_makereport(
     report = yield
     state = item_state(item)
     state.note(report.when, report.outcome, report.duration, call.excinfo and call.excinfo.value)
-    if _uses_harness(item):
+    if uses_harness(item):
         session = item.config.stash[_SESSION]
         if report.when == "teardown":
             session.record(state)
@@ -159,7 +159,7 @@ def pytest_runtest_makereport(
 @pytest.fixture(autouse=True)
 def _chaos_autouse(request: pytest.FixtureRequest) -> Iterator[None]:
     """Block live endpoints in tests using the harness; give chaos_scenario tests their chaos."""
-    if request.config.getoption("--chaos-allow-network") or not _uses_harness(request.node):
+    if request.config.getoption("--chaos-allow-network") or not uses_harness(request.node):
         yield
         return
     from harness.guard import LiveEndpointGuard

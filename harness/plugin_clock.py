@@ -26,7 +26,7 @@ import pytest
 
 from harness.clock import CLOCKS, VirtualClock
 from harness.errors import messages
-from harness.plugin import item_state
+from harness.plugin import item_state, uses_harness
 
 __all__ = ["CHAOS_MARKER_ARGS", "clock_of"]
 
@@ -39,7 +39,9 @@ def _marker_args(item: pytest.Item) -> dict[str, Any] | None:
     if not marks:
         # an explored test is a chaos test, even without the marker
         explored = item.get_closest_marker("chaos_explore") is not None
-        return {} if explored or item.config.getoption("--chaos-explore") else None
+        if not explored and item.config.getoption("--chaos-explore") is not None:
+            explored = uses_harness(item)
+        return {} if explored else None
     kwargs: dict[str, Any] = {}
     for mark in reversed(marks):  # farthest first: the closest marker wins
         kwargs.update(mark.kwargs)

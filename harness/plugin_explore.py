@@ -26,7 +26,7 @@ import pytest
 
 from harness.errors import HarnessWarning, messages
 from harness.explore_loop import cancel_new_tasks, run_examples
-from harness.plugin import _uses_harness, item_state, run_seed
+from harness.plugin import item_state, run_seed, uses_harness
 
 __all__ = ["EXPLORE_MARKER_ARGS", "LISTENERS"]
 
@@ -41,7 +41,7 @@ def _options(item: pytest.Item) -> dict[str, Any] | None:
     """The exploration options of this test, or None when it is not explored."""
     marks = list(item.iter_markers("chaos_explore"))
     examples = item.config.getoption("--chaos-explore")
-    if not marks and (examples is None or not _uses_harness(item)):
+    if not marks and (examples is None or not uses_harness(item)):
         return None
     kwargs: dict[str, Any] = {}
     for mark in reversed(marks):
