@@ -247,6 +247,7 @@ class _Interceptor(aioresponses):
         async def _request(
             session: aiohttp.ClientSession, method: str, str_or_url: Any, **kwargs: Any
         ) -> ClientResponse:
+            __tracebackhide__ = True  # its arguments hold the raw URL (signatures, keys)
             return await owner.dispatch(session, method, str_or_url, kwargs)
 
         self.patcher = patch("aiohttp.client.ClientSession._request", new=_request)
@@ -313,6 +314,7 @@ class _Dispatcher:
         str_or_url: Any,
         kwargs: dict[str, Any],
     ) -> ClientResponse:
+        __tracebackhide__ = True
         if session.closed:
             raise RuntimeError("Session is closed")
         method = method.upper()
@@ -393,6 +395,7 @@ class _Dispatcher:
         by_read: bool,
         loop: asyncio.AbstractEventLoop,
     ) -> Response:
+        __tracebackhide__ = True
         # The server's work is a task of its own: when the client times out or is
         # cancelled, the exchange goes on (an order still gets placed), as over a socket.
         task = loop.create_task(server.handle(request))

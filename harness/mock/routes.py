@@ -100,7 +100,9 @@ class Request:
         return MultiDictProxy(MultiDict(parse_qsl(self.text, keep_blank_values=True)))
 
     def __repr__(self) -> str:
-        return f"<Request {self.method} {self.url}>"
+        from harness.redaction import redact_text
+
+        return f"<Request {self.method} {redact_text(str(self.url))}>"  # tracebacks show it
 
 
 class Response:

@@ -213,6 +213,7 @@ class MockServer:
 
     def find_route(self, request: Request) -> Route:
         """The first route that matches; sets the request's path parameters and role."""
+        __tracebackhide__ = True
         for route in self.routes:
             captured = route.match(request)
             if captured is not None:
@@ -233,6 +234,7 @@ class MockServer:
         Wire faults (a dropped connection, a truncated body) leave as ``WireSignal``s for
         the backend to carry out.
         """
+        __tracebackhide__ = True
         entry = JournalEntry.from_request(request, self.now(), None)
         self.journal.append(entry)
         try:

@@ -23,9 +23,11 @@ from harness.redaction import (
 )
 from harness.report.model import failure_of
 
+_AROUND = "symbol btcusdt apisecret signature timestamp apikey password token recvwindow"
 secret_values = st.text(
     alphabet=st.characters(codec="ascii", categories=("L", "N")), min_size=6, max_size=40
-)
+).filter(lambda s: s.lower() not in _AROUND)  # a secret that is also a key or a symbol
+# would be found in the redacted text though it was redacted
 
 
 @pytest.mark.parametrize(
