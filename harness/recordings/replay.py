@@ -648,6 +648,42 @@ def _kind(path: object, kind: str) -> str:
     return kind
 
 
+@dataclass
+class _Recording:
+    """A recording read and checked, with what every entry point needs to plan routes."""
+
+    path: Any
+    kind: str
+    interactions: list[Interaction]
+    opts: MatchOptions
+    roles: RoleMap | None
+    secret_fields: list[str]
+    secret_values: list[str]
+
+    @classmethod
+    def read(
+        cls,
+        path: Any,
+        kind: str,
+        match_on: Iterable[str],
+        ignore_params: Iterable[str],
+        roles: RoleMap | Mapping[str, str] | None,
+    ) -> _Recording:
+        opts = MatchOptions.build(match_on, ignore_params)
+        role_map = _role_map(roles)
+        file_kind = _kind(path, kind)
+        interactions = read_recording(path, file_kind)
+        fields, values = _secrets(interactions)
+        return cls(path, file_kind, interactions, opts, role_map, fields, values)
+
+    def plan(self, server: MockServer, interactions: list[Interaction] | None = None) -> Any:
+        items = self.interactions if interactions is None else interactions
+        return _plan(server, self.path, self.kind, items, self.opts, self.roles, self.secret_values)
+
+    def warn(self) -> None:
+        _warn_secrets(self.path, self.secret_fields)
+
+
 # -- the public entry points -------------------------------------------------------------------
 
 
@@ -667,13 +703,9 @@ def load_recording(
     Raises :class:`~harness.errors.RecordingError` (and changes nothing) when the file is
     not valid; warns (:class:`~harness.errors.HarnessWarning`) when it holds secrets.
     """
-    opts = MatchOptions.build(match_on, ignore_params)
-    role_map = _role_map(roles)
-    file_kind = _kind(path, kind)
-    interactions = read_recording(path, file_kind)
-    fields, values = _secrets(interactions)
-    plan = _plan(server, path, file_kind, interactions, opts, role_map, values)
-    _warn_secrets(path, fields)
+    recording = _Recording.read(path, kind, match_on, ignore_params, roles)
+    plan = recording.plan(server)
+    recording.warn()
     return _apply(server, plan)
 
 
@@ -692,15 +724,12 @@ def server_from_recording(
     (``seed``, ``journal_size``...)."""
     from harness.mock.server import DEFAULT_BASE_URL, MockServer
 
-    opts = MatchOptions.build(match_on, ignore_params)
-    role_map = _role_map(roles)
-    file_kind = _kind(path, kind)
-    interactions = read_recording(path, file_kind)
+    recording = _Recording.read(path, kind, match_on, ignore_params, roles)
+    interactions = recording.interactions
     base = _show_origin(interactions[0].origin) if interactions else DEFAULT_BASE_URL
-    server = (server_class or MockServer)(base, roles=role_map, **server_options)
-    fields, values = _secrets(interactions)
-    plan = _plan(server, path, file_kind, interactions, opts, role_map, values)
-    _warn_secrets(path, fields)
+    server = (server_class or MockServer)(base, roles=recording.roles, **server_options)
+    plan = recording.plan(server)
+    recording.warn()
     _apply(server, plan)
     return server
 
@@ -718,21 +747,17 @@ def servers_by_host(
     the order the hosts were first recorded): to serve each host on its own socket."""
     from harness.mock.server import MockServer
 
-    opts = MatchOptions.build(match_on, ignore_params)
-    role_map = _role_map(roles)
-    file_kind = _kind(path, kind)
-    interactions = read_recording(path, file_kind)
+    recording = _Recording.read(path, kind, match_on, ignore_params, roles)
     by_origin: dict[tuple[str, str, int], list[Interaction]] = {}
-    for interaction in interactions:
+    for interaction in recording.interactions:
         by_origin.setdefault(interaction.origin, []).append(interaction)
-    fields, values = _secrets(interactions)
     servers: dict[str, MockServer] = {}
     plans = []
     for origin, items in by_origin.items():
-        server = MockServer(_show_origin(origin), roles=role_map, **server_options)
-        plans.append((server, _plan(server, path, file_kind, items, opts, role_map, values)))
+        server = MockServer(_show_origin(origin), roles=recording.roles, **server_options)
+        plans.append((server, recording.plan(server, items)))
         servers[_show_origin(origin)] = server
-    _warn_secrets(path, fields)
+    recording.warn()
     for server, plan in plans:
         _apply(server, plan)
     return servers
@@ -755,7 +780,6 @@ def load_marked(
         if not path.is_absolute():
             path = next((Path(d) / path for d in search if (Path(d) / path).exists()), path)
         options = {k: v for k, v in kwargs.items() if k != "backend" and v is not None}
-        kind = "har" if path.suffix.lower() == ".har" else "cassette"
-        load_recording(server, path, kind, **options)
+        load_recording(server, path, "auto", **options)  # .har files as HAR
         backend = kwargs.get("backend", backend)
     return backend
