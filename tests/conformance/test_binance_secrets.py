@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.written import everything_written
+
 pytestmark = pytest.mark.usefixtures("clean_xdist_env")
 
 KEY = "leakcheckKEY6b1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d"
@@ -139,13 +141,7 @@ def test_no_secret_in_anything_a_signed_run_wrote(
     assert "reached the mock server without a matching route" in output
     signatures = set(pytester.path.joinpath("signatures.txt").read_text().split())
     assert len(signatures) >= 20
-    written = {
-        str(path.relative_to(pytester.path)): path.read_text(errors="replace")
-        for path in pytester.path.rglob("*")
-        if path.is_file()
-        and path.name not in ("test_signed.py", "signatures.txt")
-        and "__pycache__" not in path.parts
-    }
+    written = everything_written(pytester.path, exclude=("test_signed.py", "signatures.txt"))
     for name in (
         "faults.jsonl",
         "report/report.json",

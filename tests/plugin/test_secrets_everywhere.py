@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.written import everything_written
+
 pytestmark = pytest.mark.usefixtures("clean_xdist_env")
 
 SECRETS = ("QSECRETq1w2e3", "HSECRETa9s8d7", "JSECRETz1x2c3", "FSECRETm5n6b7")
@@ -48,12 +50,11 @@ def test_no_planted_secret_reaches_anything_a_run_writes(pytester: pytest.Pytest
         "--chaos-report", "rep", "--chaos-log", "log.jsonl", "--junitxml", "junit.xml",
     )  # fmt: skip
     result.assert_outcomes(failed=2)
-    written = [p for p in pytester.path.rglob("*") if p.is_file()]
-    assert {"report.json", "report.md", "report.html", "junit.xml", "log.jsonl"} <= {
-        p.name for p in written
-    }
-    texts = {"pytest output": result.stdout.str() + result.stderr.str()}
-    texts |= {str(p.relative_to(pytester.path)): p.read_text(errors="replace") for p in written}
+    written = everything_written(pytester.path)
+    assert {"rep/report.json", "rep/report.md", "rep/report.html", "junit.xml", "log.jsonl"} <= set(
+        written
+    )
+    texts = {"pytest output": result.stdout.str() + result.stderr.str(), **written}
     leaks = [(where, s) for where, text in texts.items() for s in SECRETS if s in text]
     assert not leaks
     assert "signature=***" in texts["pytest output"]  # the evidence is there, redacted
