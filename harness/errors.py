@@ -586,10 +586,6 @@ class messages:
 
     # -- recordings: cassettes, HAR files, the recording proxy ----------------------------
     @staticmethod
-    def recording_unreadable(exc: BaseException) -> str:
-        return f"cannot read the file ({type(exc).__name__}: {exc})"
-
-    @staticmethod
     def recording_not_parsed(fmt: str, detail: str) -> str:
         return f"not valid {fmt}: {detail}"
 

@@ -262,20 +262,23 @@ def billion_laughs() -> str:
     return "\n".join(lines) + "\nname: lol\ndescription: d\nfaults: [{kind: reset}]\n"
 
 
-def test_an_alias_bomb_is_refused_at_its_line_at_once() -> None:
-    import time
+def test_an_alias_bomb_is_refused_at_its_line_before_anything_expands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
 
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the bomb reached construction: it would expand")
+
+    monkeypatch.setattr(yaml, "load", never)  # construction and validation expand aliases
     text = billion_laughs()
     assert len(text) < 1000
-    started = time.perf_counter()
     with pytest.raises(ScenarioError) as info:
         parse_scenario(text, "bomb.yaml")
     (problem,) = info.value.problems
     assert problem.line == 1  # the anchor the aliases multiply
-    assert (
-        "anchors and aliases expand to" in problem.message and "billion laughs" in problem.message
-    )
-    assert time.perf_counter() - started < 30  # generous: the point is no exponential blow-up
+    assert "anchors and aliases expand to 12,345,679,030 YAML nodes" in problem.message
+    assert "billion laughs" in problem.message
 
 
 def test_huge_and_deep_files_are_refused() -> None:
