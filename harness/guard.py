@@ -91,22 +91,16 @@ class LiveEndpointGuard:
                 )
                 raise LiveEndpointBlocked(str(host), port, via="socket connect") from None
 
-        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            name = host.decode() if isinstance(host, bytes) else host
-            if name is not None and name not in _UNSPECIFIED and not is_loopback(name):
-                numeric = is_ip_address(str(name))  # create_connection resolves addresses too
-                raise LiveEndpointBlocked(
-                    str(name),
-                    port if isinstance(port, int) else None,
-                    via="connection" if numeric else "DNS lookup",
-                )
-            return original_getaddrinfo(host, port, *args, **kwargs)
-
         def refuse_name(name: Any, port: Any = None) -> None:
             text = name.decode() if isinstance(name, bytes) else name
             if text is not None and text not in _UNSPECIFIED and not is_loopback(str(text)):
+                # create_connection resolves addresses too: for one, it is a connection
                 via = "connection" if is_ip_address(str(text)) else "DNS lookup"
                 raise LiveEndpointBlocked(str(text), port if isinstance(port, int) else None, via)
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            refuse_name(host, port)
+            return original_getaddrinfo(host, port, *args, **kwargs)
 
         def refuse_address(address: Any, via: str) -> None:
             if isinstance(address, tuple) and address and isinstance(address[0], str | bytes):
