@@ -818,6 +818,10 @@ class messages:
         return f"{value!r} is not a positive whole number"
 
     @staticmethod
+    def faults_shown(shown: int, total: int) -> str:
+        return f"the latest {shown} of {total} faults (counts are exact; --chaos-log has every one)"
+
+    @staticmethod
     def scenario_set(count: int, source: str) -> str:
         return f"chaos scenarios: {messages.plural(count, 'scenario')} from {source}"
 

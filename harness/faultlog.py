@@ -2,7 +2,11 @@
 
 :class:`FaultEvent` is the one shape of a fault-log line, built by the chaos engine for
 faults it runs and by :meth:`FaultLog.external` for faults applied outside it (Toxiproxy
-toxics). The run's log file is one JSON line per event, merged across xdist workers:
+toxics). A test's :class:`FaultLog` keeps a bounded window of its latest events in memory
+(``WINDOW``, 10,000) with exact counts of all of them (total, by kind, scenario and
+route); with ``--chaos-log`` every event also streams to a spool file as it fires, so a
+test of a million requests holds no more in memory than one of ten thousand and the
+log file still has every line. The run's log file is one JSON line per event, merged across xdist workers:
 each process (the controller or an xdist worker) appends its tests' lines to its own part
 file next to the target; the controller merges the parts when the session ends, ordered
 by test id (lines of one test keep their order), so the merged log does not depend on
@@ -12,12 +16,18 @@ how tests were spread over workers.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["FaultEvent", "FaultLog", "FaultLogWriter", "read_fault_log"]
+__all__ = ["WINDOW", "FaultEvent", "FaultLog", "FaultLogWriter", "event_line", "read_fault_log"]
+
+WINDOW = 10_000
+"""How many of a test's latest fault events stay in memory (as many as the journal keeps)."""
 
 
 @dataclass
@@ -57,15 +67,38 @@ class FaultEvent:
         return cls(**known)
 
 
+def event_line(event: FaultEvent | dict[str, Any]) -> str:
+    """One fault-log line (JSON, keys sorted, no newline)."""
+    row = event.to_dict() if isinstance(event, FaultEvent) else event
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _route(event: FaultEvent) -> str:
+    return f"{event.method} {event.path}"
+
+
 @dataclass
 class FaultLog:
-    """The fault events of one test, in the order they fired."""
+    """The fault events of one test, in the order they fired: the latest ``window`` of them
+    in memory, exact counts of all of them, and (with :meth:`spool_to_disk`) every one on
+    disk."""
 
     seed: int
     test: str | None
     clock: Callable[[], float]
     """Seconds since the test started."""
-    events: list[FaultEvent] = field(default_factory=list)
+    window: int = WINDOW
+    events: deque[FaultEvent] = field(init=False)
+    total: int = field(default=0, init=False)
+    """Every event this test logged (the window may hold fewer)."""
+    by_kind: Counter[str] = field(default_factory=Counter, init=False)
+    by_scenario: Counter[str | None] = field(default_factory=Counter, init=False)
+    by_route: Counter[str] = field(default_factory=Counter, init=False)
+    """``METHOD path`` -> events (``None None`` for a fault outside the request pipeline)."""
+    _spool: IO[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.events = deque(maxlen=max(1, int(self.window)))
 
     @classmethod
     def starting_now(cls, seed: int, test: str | None) -> FaultLog:
@@ -74,9 +107,52 @@ class FaultLog:
 
         return cls(seed, test, Anchor().elapsed)
 
+    def spool_to_disk(self) -> None:
+        """Stream every event from now on to an anonymous temporary file (gone with the
+        process, whatever ends it) that :meth:`copy_to` appends to the run's log."""
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by copy_to)
+
     def append(self, event: FaultEvent) -> FaultEvent:
         self.events.append(event)
+        self.total += 1
+        self.by_kind[event.kind] += 1
+        self.by_scenario[event.scenario] += 1
+        self.by_route[_route(event)] += 1
+        if self._spool is not None:
+            self._spool.write(event_line(event) + "\n")
         return event
+
+    def count(self, kind: str | None = None) -> int:
+        """Events of this test, all or of one kind, counted exactly (beyond the window)."""
+        return self.total if kind is None else self.by_kind[kind]
+
+    @property
+    def dropped(self) -> int:
+        """Events counted but no longer in the window."""
+        return self.total - len(self.events)
+
+    def clear(self) -> None:
+        """Forget every event (the spool too): a fresh log on the same clock."""
+        self.events.clear()
+        self.total = 0
+        for counter in (self.by_kind, self.by_scenario, self.by_route):
+            counter.clear()
+        if self._spool is not None:
+            self._spool.seek(0)
+            self._spool.truncate()
+
+    def copy_to(self, writer: FaultLogWriter) -> None:
+        """Append every event of this test to the run's log: the spool when there is one,
+        else the window; then close the spool."""
+        if self._spool is None:
+            writer.write(self.events)
+            return
+        spool, self._spool = self._spool, None
+        with spool:
+            spool.flush()
+            spool.seek(0)
+            writer.append_from(spool)
 
     def external(
         self,
@@ -113,7 +189,7 @@ class FaultLog:
         return self.events[i]
 
     def __bool__(self) -> bool:
-        return bool(self.events)
+        return self.total > 0
 
 
 class FaultLogWriter:
@@ -132,28 +208,63 @@ class FaultLogWriter:
             part.unlink(missing_ok=True)
 
     def write(self, lines: Iterable[FaultEvent | dict[str, Any]]) -> None:
-        rows = [line.to_dict() if isinstance(line, FaultEvent) else line for line in lines]
+        rows = [event_line(line) for line in lines]
         if not rows:
             return
         self.part.parent.mkdir(parents=True, exist_ok=True)
         with self.part.open("a", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+                fh.write(row + "\n")
+
+    def append_from(self, source: IO[str]) -> None:
+        """Append lines already written (a test's spool) to this process's part."""
+        self.part.parent.mkdir(parents=True, exist_ok=True)
+        with self.part.open("a", encoding="utf-8") as fh:
+            shutil.copyfileobj(source, fh)
 
     def merge(self) -> int:
-        """Join every part into the target file; returns the number of lines."""
-        by_test: dict[str, list[str]] = {}
-        for part in self._parts(self.path):
-            for raw in part.read_text(encoding="utf-8").splitlines():
-                if raw.strip():
-                    by_test.setdefault(str(json.loads(raw).get("test")), []).append(raw)
-            part.unlink(missing_ok=True)
+        """Join every part into the target file; returns the number of lines.
+
+        Streams: each part is scanned once for the byte ranges of its tests' runs of lines,
+        then the ranges are copied in test order, so memory holds one entry per run of a
+        test, not the lines."""
+        runs: list[tuple[str, int, Path, int, int]] = []  # test, order, part, start, end
+        lines = 0
+        parts = self._parts(self.path)
+        for part in parts:
+            with part.open("rb") as fh:
+                offset, current, start = 0, None, 0
+                for raw in fh:
+                    if not raw.endswith(b"\n"):
+                        break  # a line cut short by a crashed process
+                    if raw.strip():
+                        test = str(json.loads(raw).get("test"))
+                        lines += 1
+                        if test != current:
+                            if current is not None:
+                                runs.append((current, len(runs), part, start, offset))
+                            current, start = test, offset
+                    offset += len(raw)
+                if current is not None:
+                    runs.append((current, len(runs), part, start, offset))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", encoding="utf-8") as fh:
-            for test in sorted(by_test):
-                for raw in by_test[test]:
-                    fh.write(raw + "\n")
-        return sum(len(v) for v in by_test.values())
+        with self.path.open("wb") as out:
+            for _, _, part, start, end in sorted(runs, key=lambda run: run[:2]):
+                with part.open("rb") as fh:
+                    fh.seek(start)
+                    _copy_range(fh, out, end - start)
+        for part in parts:
+            part.unlink(missing_ok=True)
+        return lines
+
+
+def _copy_range(source: IO[bytes], target: IO[bytes], size: int, chunk: int = 1 << 20) -> None:
+    while size > 0:
+        data = source.read(min(chunk, size))
+        if not data:
+            return
+        target.write(data)
+        size -= len(data)
 
 
 def read_fault_log(path: str | Path) -> list[dict[str, Any]]:

@@ -264,6 +264,7 @@ def chaos(
 
     node, session = request.node, request.config.stash[_SESSION]
     engine = Chaos(mock_server, chaos_seed, run_seed=session.run_seed, test=node.nodeid)
+    session.new_log(engine.log)
     for loaded in scenarios_of(request):
         engine.load(loaded)
         for kind in ("toxics", "streams"):

@@ -222,12 +222,18 @@ class ChaosSession:
 
     def standalone_log(self, nodeid: str) -> FaultLog:
         """A fault log for a test that applies faults without the chaos engine (toxics)."""
-        return FaultLog.starting_now(self.run_seed, nodeid)
+        return self.new_log(FaultLog.starting_now(self.run_seed, nodeid))
 
-    def write_log(self, events: Iterable[Any]) -> None:
+    def new_log(self, log: FaultLog) -> FaultLog:
+        """With --chaos-log, make a test's log stream every event to disk as it fires."""
+        if self.fault_log is not None:
+            log.spool_to_disk()
+        return log
+
+    def write_log(self, log: FaultLog) -> None:
         """Add a test's fault-log events to the run's log (with --chaos-log)."""
         if self.fault_log is not None:
-            self.fault_log.write(events)
+            log.copy_to(self.fault_log)
 
     def finish(self) -> None:
         """Controller only: merge the workers' fault logs and write the report."""

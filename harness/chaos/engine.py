@@ -173,7 +173,7 @@ class Chaos:
         """Back to a fresh engine: no faults, an empty fault log, no client, not judged
         (exploration runs a test body once per drawn scenario on the same engine)."""
         self.clear()
-        self.log.events.clear()
+        self.log.clear()
         self.client = None
         self.judged = False
 
@@ -182,8 +182,13 @@ class Chaos:
 
     # -- reading -------------------------------------------------------------------------
     def fired(self, kind: str | None = None) -> list[FaultEvent]:
-        """Fault-log events of this test, all or of one kind: ``chaos.fired("reset")``."""
+        """Fault-log events of this test, all or of one kind: ``chaos.fired("reset")`` (the
+        latest 10,000 of them; :meth:`fault_count` counts all)."""
         return [event for event in self.log if kind is None or event.kind == kind]
+
+    def fault_count(self, kind: str | None = None) -> int:
+        """How many faults fired in this test, all or of one kind, counted exactly."""
+        return self.log.count(kind)
 
     def fault_of(self, event: FaultEvent) -> ArmedFault | None:
         """The armed fault that wrote this fault-log event (None for external faults)."""
@@ -196,8 +201,8 @@ class Chaos:
     def inert(self) -> list[str]:
         """Scenarios loaded into this chaos that fired no fault (nothing they describe
         happened to the client: the test tested nothing of them)."""
-        fired = {event.scenario for event in self.log}
-        return [s.name for s in self.scenarios if s.name not in fired]
+        fired = self.log.by_scenario
+        return [s.name for s in self.scenarios if not fired[s.name]]
 
     def targets(self, names: Iterable[str]) -> dict[str, list[str]]:
         """What each named scenario's faults (and toxics) aim at, in words."""
@@ -341,4 +346,4 @@ class Chaos:
         return pending + out
 
     def __repr__(self) -> str:
-        return f"<Chaos seed={self.seed} faults={len(self.armed)} fired={len(self.log)}>"
+        return f"<Chaos seed={self.seed} faults={len(self.armed)} fired={self.log.total}>"

@@ -34,12 +34,30 @@ __all__ = [
 
 NO_SCENARIO = "(no scenario)"
 
+REPORT_FAULTS = 100
+"""A record keeps the latest this many fault events (with exact counts of all of them)."""
+REPORT_SAMPLES = 1_000
+"""A record keeps at most this many latencies of each kind (evenly spread over the test)."""
+
+
+def _spread(values: Sequence[float], limit: int = REPORT_SAMPLES) -> list[float]:
+    """At most ``limit`` of ``values``, evenly spread and in order (all when there are fewer):
+    a histogram of the sample has the shape of the whole."""
+    if len(values) <= limit:
+        return list(values)
+    step = len(values) / limit
+    return [values[int(i * step)] for i in range(limit)]
+
 
 @dataclass
 class Evidence:
     """What a chaos test leaves for the report: its faults, scenarios, and client waits."""
 
     faults: list[dict[str, Any]] = field(default_factory=list)
+    """The latest ``REPORT_FAULTS`` fault events (the run's ``--chaos-log`` has all)."""
+    faults_total: int = 0
+    fault_kinds: dict[str, int] = field(default_factory=dict)
+    fault_routes: dict[str, int] = field(default_factory=dict)
     scenarios: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     injected_ms: list[float] = field(default_factory=list)
@@ -48,18 +66,29 @@ class Evidence:
 
     @classmethod
     def of(cls, chaos: Chaos) -> Evidence:
+        log = chaos.log
+        latest = list(log.events)[-REPORT_FAULTS:]
         return cls(
-            faults=[event.to_dict() for event in chaos.log],
+            faults=[event.to_dict() for event in latest],
+            faults_total=log.total,
+            fault_kinds=dict(sorted(log.by_kind.items())),
+            fault_routes=dict(sorted(log.by_route.items())),
             scenarios=chaos.scenario_names,
             inert=chaos.inert(),
-            latencies_ms=[
-                round(e.duration * 1000, 3) for e in chaos.server.journal if e.duration is not None
-            ],
-            injected_ms=[
-                float(event.params["delay_ms"])
-                for event in chaos.log
-                if event.has(Trait.DELAYS) and "delay_ms" in event.params
-            ],
+            latencies_ms=_spread(
+                [
+                    round(e.duration * 1000, 3)
+                    for e in chaos.server.journal
+                    if e.duration is not None
+                ]
+            ),
+            injected_ms=_spread(
+                [
+                    float(event.params["delay_ms"])
+                    for event in log
+                    if event.has(Trait.DELAYS) and "delay_ms" in event.params
+                ]
+            ),
         )
 
 
@@ -90,6 +119,13 @@ class Record:
     exception: str | None = None
     message: str | None = None
     faults: list[dict[str, Any]] = field(default_factory=list)
+    """The latest ``REPORT_FAULTS`` fault events of the test."""
+    faults_total: int | None = None
+    """Every fault that fired in the test (None in reports written before counts)."""
+    fault_kinds: dict[str, int] = field(default_factory=dict)
+    """kind -> faults fired, exact."""
+    fault_routes: dict[str, int] = field(default_factory=dict)
+    """``METHOD path`` -> faults fired, exact."""
     violations: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     injected_ms: list[float] = field(default_factory=list)
@@ -146,6 +182,9 @@ class Record:
             exception=exception,
             message=message,
             faults=evidence.faults,
+            faults_total=evidence.faults_total,
+            fault_kinds=evidence.fault_kinds,
+            fault_routes=evidence.fault_routes,
             violations=violations or [],
             latencies_ms=evidence.latencies_ms,
             injected_ms=evidence.injected_ms,
@@ -171,7 +210,25 @@ class Record:
         return f"exception: {self.exception or 'unknown'}"
 
     def kinds_before_failure(self) -> list[str]:
-        return sorted({line["kind"] for line in self.faults})
+        return sorted(self.kind_counts())
+
+    def kind_counts(self) -> dict[str, int]:
+        """kind -> faults fired in this test (exact; from the kept events in a report
+        written before the counts)."""
+        if self.faults_total is not None:
+            return dict(self.fault_kinds)
+        return dict(Counter(line["kind"] for line in self.faults))
+
+    def route_counts(self) -> dict[str, int]:
+        """``METHOD path`` -> faults fired in this test."""
+        if self.faults_total is not None:
+            return dict(self.fault_routes)
+        return dict(Counter(f"{line.get('method')} {line.get('path')}" for line in self.faults))
+
+    @property
+    def fired(self) -> int:
+        """How many faults fired in this test."""
+        return self.faults_total if self.faults_total is not None else len(self.faults)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,16 +255,16 @@ class Report:
         return dict(Counter(r.outcome for r in self.records))
 
     def faults_by_kind(self) -> dict[str, int]:
-        return dict(Counter(line["kind"] for r in self.records for line in r.faults))
+        total: Counter[str] = Counter()
+        for r in self.records:
+            total.update(r.kind_counts())
+        return dict(total)
 
     def faults_by_route(self) -> dict[str, int]:
-        return dict(
-            Counter(
-                f"{line.get('method')} {line.get('path')}"
-                for r in self.records
-                for line in r.faults
-            )
-        )
+        total: Counter[str] = Counter()
+        for r in self.records:
+            total.update(r.route_counts())
+        return dict(total)
 
     def scenarios(self) -> list[str]:
         return sorted({r.scenario or NO_SCENARIO for r in self.records})

@@ -175,6 +175,8 @@ def _timeline(record: Record) -> str:
         f'<text x="{width + 150}" y="{height - 2}" text-anchor="end" font-size="10">{end:.2f} s</text>'
     )
     out.append("</svg>")
+    if record.fired > len(faults):
+        out.append(f"<p>{html.escape(messages.faults_shown(len(faults), record.fired))}</p>")
     return "".join(out)
 
 

@@ -287,3 +287,39 @@ def test_calls_nothing(mock_server):
     md = (pytester.path / "out" / "report.md").read_text()
     assert "## Inert: scenarios that fired no fault" in md and "| stale-ticker |" in md
     assert 'id="inert"' in (pytester.path / "out" / "report.html").read_text()
+
+
+LONG = """
+import aiohttp
+import pytest
+from harness import faults
+
+@pytest.mark.chaos
+async def test_long(mock_server, chaos):
+    mock_server.get("/v1/ticker").respond(json={"price": "1"})
+    chaos.inject(faults.Latency(fixed_ms=1))
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3000):
+            async with session.get(mock_server.url + "/v1/ticker") as resp:
+                await resp.read()
+    assert chaos.fault_count() == chaos.fault_count("latency") == 3000
+    assert len(chaos.fired()) == 3000
+"""
+
+
+def test_a_long_test_keeps_the_report_small_and_the_log_whole(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_long=LONG)
+    result = pytester.runpytest_subprocess(
+        *ARGS, "-n", "2", "--chaos-report", "out", "--chaos-log", "chaos.log"
+    )
+    result.assert_outcomes(passed=1)
+    data = json.loads((pytester.path / "out" / "report.json").read_text())
+    (record,) = data["records"]
+    assert len(record["faults"]) == 100 and record["faults_total"] == 3000
+    assert record["fault_kinds"] == {"latency": 3000}
+    assert record["faults"][-1]["index"] == 2999  # the latest are kept
+    assert len(record["injected_ms"]) == 1000 and len(record["latencies_ms"]) == 1000
+    assert data["summary"]["faults_by_kind"] == {"latency": 3000}
+    assert data["summary"]["faults_by_route"] == {"GET /v1/ticker": 3000}
+    lines = (pytester.path / "chaos.log").read_text().splitlines()
+    assert len(lines) == 3000 and json.loads(lines[-1])["index"] == 2999

@@ -191,6 +191,24 @@ class TestRateLimit:
             await asyncio.sleep(0.2)  # honour Retry-After: 4 tokens refill in 0.2 s at 20/s
             assert (await s.get(server.url + "/v1/bars")).status == 200
 
+    @pytest.mark.parametrize("pause_s", [0.0, 0.013, 0.031])
+    async def test_retry_after_is_drawn_from_the_fault_not_measured(
+        self, server: MockServer, chaos: Chaos, pause_s: float
+    ) -> None:
+        """However much the bucket refilled before the request, the logged Retry-After (and
+        the header) is the time to refill its weight: the fault log is the same on any
+        machine, and a client that honours it gets through."""
+        chaos.inject(faults.RateLimit(capacity=2, refill_per_s=10, weights={"/v1/bars": 2}))
+        async with server.intercept(), aiohttp.ClientSession() as s:
+            assert (await s.get(server.url + "/v1/ticker")).status == 200
+            await asyncio.sleep(pause_s)
+            told = await s.get(server.url + "/v1/bars")
+            assert told.status == 429 and told.headers["Retry-After"] == "0.2"
+            await asyncio.sleep(0.2)
+            assert (await s.get(server.url + "/v1/bars")).status == 200
+        (line,) = chaos.fired("rate_limit")
+        assert line.params["retry_after_s"] == 0.2
+
     async def test_shared_by_routes_with_weights(self, server: MockServer, chaos: Chaos) -> None:
         chaos.inject(faults.RateLimit(capacity=4, refill_per_s=0.001, weights={"/v1/bars": 3}))
         async with server.intercept(), aiohttp.ClientSession() as s:

@@ -248,7 +248,7 @@ class RateLimit(RequestFault):
         None,
         gt=0,
         le=MAX_WAIT_S,
-        description="fixed Retry-After; default: until the bucket holds the weight",
+        description="fixed Retry-After; default: the time to refill the request's weight",
     )
     ban_after: int | None = Field(None, ge=1, le=MAX_COUNT)
     ban_s: float = Field(60, gt=0, le=MAX_BAN_S)
@@ -294,9 +294,10 @@ class RateLimit(RequestFault):
         st["tokens"] = min(self.capacity, st["tokens"] + (now - st["at"]) * self.refill_per_s)
         st["at"] = now
         if now < st["banned_until"]:
-            remaining = st["banned_until"] - now
-            ctx.fire(status=418, banned_for_s=round(remaining, 3))
-            return ctx.dialect.error(418, "banned", retry_after_s=remaining)
+            # The log names the ban (its length and number), not the measured time left, so
+            # a run's fault log is the same on any clock; Retry-After says what is left.
+            ctx.fire(status=418, banned_for_s=st["ban_s"], ban=st["bans"])
+            return ctx.dialect.error(418, "banned", retry_after_s=st["banned_until"] - now)
         cost = self.weight_of(ctx.request.rel_path, ctx.request.role)
         if st["tokens"] >= cost:
             st["tokens"] -= cost
@@ -308,12 +309,17 @@ class RateLimit(RequestFault):
                 st["banned_until"] = now + ban_s
                 st["violations"] = 0
                 st["bans"] += 1
-                ctx.fire(status=418, banned_for_s=ban_s)
+                st["ban_s"] = ban_s
+                ctx.fire(status=418, banned_for_s=ban_s, ban=st["bans"])
                 return ctx.dialect.error(418, "banned", retry_after_s=ban_s)
         if self.retry_after_s is not None:
             wait = self.retry_after_s
         elif self.refill_per_s > 0:
-            wait = (cost - st["tokens"]) / self.refill_per_s
+            # The time to refill the request's whole weight: never less than the bucket
+            # needs (a client that waits it out gets through), and drawn from the fault's
+            # parameters, not from when the request came, so the fault log of a run is the
+            # same whatever the machine's speed.
+            wait = cost / self.refill_per_s
         else:
             wait = self.ban_s
         st["wait_until"] = now + wait
