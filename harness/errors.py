@@ -818,6 +818,17 @@ class messages:
         return f"{value!r} is not a positive whole number"
 
     @staticmethod
+    def terminated() -> str:
+        return "SIGTERM: the run was stopped; fixtures stop their servers and the report is written"
+
+    @staticmethod
+    def test_crashed(nodeid: str) -> str:
+        return (
+            f"{nodeid} never finished: the process running it died (os._exit, a signal, a "
+            "crashed xdist worker); its replay command runs it alone"
+        )
+
+    @staticmethod
     def faults_shown(shown: int, total: int) -> str:
         return f"the latest {shown} of {total} faults (counts are exact; --chaos-log has every one)"
 

@@ -41,6 +41,27 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SESSION] = ChaosSession.from_options(config.getoption, workerinput, args)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if workerinput is None:
+        _terminate_as_interrupt(config)
+
+
+def _terminate_as_interrupt(config: pytest.Config) -> None:
+    """SIGTERM (a CI job's timeout) stops the run as Ctrl-C does, so fixtures stop their
+    servers and the report is written with the test it cut short counted as crashed. Only
+    when nothing else handles SIGTERM; the previous handler is back when pytest ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(messages.terminated())
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -135,6 +156,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if inert is not None:
             (pytest.fail if item.config.stash[_SESSION].strict else pytest.skip)(inert)
     return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if uses_harness(item):
+        item.config.stash[_SESSION].record_start(item_state(item))
 
 
 @pytest.hookimpl(wrapper=True)

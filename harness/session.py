@@ -193,6 +193,27 @@ class ChaosSession:
         replay = self.replay(state.nodeid, swept=state.sweep is not None)
         return messages.failure_section(self.run_seed, state.test_seed, replay)
 
+    def record_start(self, state: ItemState) -> None:
+        """Note that a test started, before it runs: a test whose process dies under it
+        (``os._exit``, a segfault, an xdist worker crash) has no record of its own, and the
+        report counts it as crashed from this line (:func:`harness.report.crashed_records`)."""
+        if self.records is None:
+            return
+        self.records.write(
+            [
+                {
+                    "started": True,
+                    "nodeid": state.nodeid,
+                    "test": state.test,
+                    "scenario": state.scenario,
+                    "sweep": state.sweep,
+                    "run_seed": self.run_seed,
+                    "test_seed": state.test_seed,
+                    "replay": self.replay(state.nodeid, swept=state.sweep is not None),
+                }
+            ]
+        )
+
     def record(self, state: ItemState) -> None:
         """Keep one test's record for the report."""
         if self.records is None:

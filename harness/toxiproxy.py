@@ -162,10 +162,9 @@ class ToxiproxyServer:
             # does (xdist workers open loopback servers all the time): then Toxiproxy exits,
             # and a new port is tried.
             port = _free_port()
-            # Open for the life of the process (closed and removed by stop()).
-            self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
-                prefix="toxiproxy-", suffix=".log", delete=False
-            )
+            # An anonymous file (no name on disk): whatever ends this process and the
+            # server, even SIGKILL, leaves no log behind. Closed by stop().
+            self._log_file = tempfile.TemporaryFile()  # noqa: SIM115
             self.process = subprocess.Popen(
                 [str(self.binary), "-host", "127.0.0.1", "-port", str(port)],
                 stdout=self._log_file,
@@ -188,9 +187,12 @@ class ToxiproxyServer:
         if log is None:
             return ""
         try:
-            return "\n".join(Path(log.name).read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
+            # pread: the server shares the file offset, which must stay at the end.
+            fd = log.fileno()
+            text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+        except (OSError, ValueError):
             return ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def alive(self) -> bool:
         return self.process is None or self.process.poll() is None
@@ -214,7 +216,6 @@ class ToxiproxyServer:
         log = getattr(self, "_log_file", None)
         if log is not None:
             log.close()
-            Path(log.name).unlink(missing_ok=True)
             self._log_file = None
         if self.process is not None:
             self.process.terminate()

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from harness.errors import Violation
 
 __all__ = [
+    "CRASHED",
     "NO_SCENARIO",
     "Evidence",
     "Record",
     "Report",
     "build_report",
+    "crashed_records",
     "failure_of",
     "load_report",
     "merge_reports",
@@ -345,6 +347,33 @@ def failure_of(exc: BaseException) -> tuple[str, str, list[dict[str, Any]]]:
     text = redact_text(str(exc))
     first = text.splitlines()[0][:300] if text else ""
     return type(exc).__name__, first, violation_dicts(getattr(exc, "violations", None) or [])
+
+
+CRASHED = "TestCrashed"
+"""The exception name of a test whose process died under it."""
+
+
+def crashed_records(rows: Sequence[dict[str, Any]]) -> list[Record]:
+    """The records of a run from the rows its processes wrote: each test's own record, and
+    for a test that started but never wrote one (its process died: ``os._exit``, a signal, a
+    crashed xdist worker) a failed record saying so, with its seeds and replay command."""
+    finished = {row["nodeid"] for row in rows if not row.get("started")}
+    out = [Record.from_dict(row) for row in rows if not row.get("started")]
+    for row in rows:
+        if row.get("started") and row["nodeid"] not in finished:
+            finished.add(row["nodeid"])
+            out.append(
+                Record.from_dict(
+                    {
+                        **row,
+                        "outcome": "failed",
+                        "duration": 0.0,
+                        "exception": CRASHED,
+                        "message": messages.test_crashed(row["nodeid"]),
+                    }
+                )
+            )
+    return out
 
 
 def build_report(records: list[Record], meta: dict[str, Any]) -> Report:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.errors import messages
 from harness.faultlog import FaultLogWriter, read_fault_log
-from harness.report.model import Record, Report, build_report
+from harness.report.model import Record, Report, build_report, crashed_records
 
 __all__ = ["render_html", "render_markdown", "write_report", "write_run_report"]
 
@@ -372,9 +372,7 @@ def write_run_report(
         "shard": shard,
         "args": args,
     }
-    return write_report(
-        build_report([Record.from_dict(r) for r in rows], meta), records.path.parent
-    )
+    return write_report(build_report(crashed_records(rows), meta), records.path.parent)
 
 
 def write_report(report: Report, out_dir: str | Path) -> Path:

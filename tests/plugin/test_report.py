@@ -323,3 +323,68 @@ def test_a_long_test_keeps_the_report_small_and_the_log_whole(pytester: pytest.P
     assert data["summary"]["faults_by_route"] == {"GET /v1/ticker": 3000}
     lines = (pytester.path / "chaos.log").read_text().splitlines()
     assert len(lines) == 3000 and json.loads(lines[-1])["index"] == 2999
+
+
+CRASHING = """
+import os, signal
+import pytest
+
+@pytest.mark.chaos
+def test_a_fine(mock_server):
+    pass
+
+@pytest.mark.chaos
+def test_b_dies(mock_server):
+    os._exit(1)
+
+@pytest.mark.chaos
+def test_c_fine(mock_server):
+    pass
+
+@pytest.mark.chaos
+def test_d_fine(mock_server):
+    pass
+"""
+
+
+def test_a_test_whose_worker_dies_is_in_the_report(pytester: pytest.Pytester) -> None:
+    """os._exit under -n 2: xdist counts the test failed, and so does the report."""
+    pytester.makepyfile(test_crash=CRASHING)
+    result = pytester.runpytest_subprocess(*ARGS, "-n", "2", "--chaos-report", "out")
+    result.assert_outcomes(passed=3, failed=1)
+    data = json.loads((pytester.path / "out" / "report.json").read_text())
+    records = {r["test"]: r for r in data["records"]}
+    assert set(records) == {"test_a_fine", "test_b_dies", "test_c_fine", "test_d_fine"}
+    dead = records["test_b_dies"]
+    assert dead["outcome"] == "failed" and dead["exception"] == "TestCrashed"
+    assert "never finished" in dead["message"] and dead["test_seed"]
+    assert dead["replay"].startswith("pytest 'test_crash.py::test_b_dies' --chaos-seed 11")
+    assert data["summary"]["counts"] == {"passed": 3, "failed": 1}
+
+
+TERMINATED = """
+import os, signal
+import pytest
+
+@pytest.mark.chaos
+def test_a_fine(mock_server):
+    pass
+
+@pytest.mark.chaos
+def test_b_terminated(mock_server):
+    os.kill(os.getpid(), signal.SIGTERM)  # a CI job's timeout
+
+@pytest.mark.chaos
+def test_c_never_ran(mock_server):
+    pass
+"""
+
+
+def test_sigterm_stops_the_run_and_still_writes_the_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_term=TERMINATED)
+    result = pytester.runpytest_subprocess(*ARGS, "-p", "no:xdist", "--chaos-report", "out")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*KeyboardInterrupt*", "*SIGTERM: the run was stopped*"])
+    data = json.loads((pytester.path / "out" / "report.json").read_text())
+    records = {r["test"]: r["outcome"] for r in data["records"]}
+    assert records == {"test_a_fine": "passed", "test_b_terminated": "failed"}

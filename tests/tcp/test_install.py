@@ -86,7 +86,7 @@ def test_install_without_go_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
 def test_a_killed_run_leaves_no_toxiproxy_behind(tmp_path: Path) -> None:
     """SIGKILL to the process that started Toxiproxy (a crashed pytest, os._exit) takes
-    the server with it."""
+    the server with it, and its log was never a file with a name."""
     import signal
     import time
 
@@ -96,15 +96,19 @@ def test_a_killed_run_leaves_no_toxiproxy_behind(tmp_path: Path) -> None:
         "from harness.toxiproxy import ToxiproxyServer\n"
         "server = ToxiproxyServer.from_environment()\n"
         "server.start()\n"
-        "print(server.process.pid, flush=True)\n"
+        "import os\n"
+        "print(server.process.pid, os.readlink(f'/proc/{server.process.pid}/fd/1'), flush=True)\n"
         "time.sleep(600)\n"
     )
     starter = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
     )
     try:
-        child = int(starter.stdout.readline())  # type: ignore[union-attr]
+        pid, log = starter.stdout.readline().split(" ", 1)  # type: ignore[union-attr]
+        child = int(pid)
         os.kill(child, 0)  # running
+        # its log has no name on disk: nothing is left behind whatever kills them
+        assert log.strip().endswith("(deleted)"), log
         starter.send_signal(signal.SIGKILL)
         starter.wait(timeout=30)
         deadline = time.monotonic() + 30  # generous: the kernel signals it at once

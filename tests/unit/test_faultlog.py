@@ -120,3 +120,19 @@ def test_a_record_from_an_older_report_counts_its_kept_events() -> None:
     record = Record.from_dict(old)
     assert record.fired == 4 and record.kind_counts() == {"latency": 4}
     assert sum(record.route_counts().values()) == 4
+
+
+def test_a_test_that_started_and_never_finished_counts_as_crashed() -> None:
+    from harness.report.model import CRASHED, crashed_records
+
+    base = {"test": "t", "scenario": None, "sweep": None, "run_seed": 1, "replay": "pytest x"}
+    rows = [
+        {**base, "started": True, "nodeid": "m::a", "test_seed": 2},
+        {**base, "nodeid": "m::a", "test_seed": 2, "outcome": "passed", "duration": 0.1},
+        {**base, "started": True, "nodeid": "m::b", "test_seed": 3},
+    ]
+    a, b = crashed_records(rows)
+    assert (a.nodeid, a.outcome, a.exception) == ("m::a", "passed", None)
+    assert (b.nodeid, b.outcome, b.exception, b.test_seed) == ("m::b", "failed", CRASHED, 3)
+    assert b.message is not None and "m::b never finished" in b.message
+    assert b.replay == "pytest x"
