@@ -14,7 +14,7 @@ import pytest
 
 from harness import options
 from harness.errors import UsageError, messages
-from harness.session import ChaosSession, ItemState
+from harness.session import ChaosSession, ItemState, sigterm_as_interrupt
 
 if TYPE_CHECKING:
     from harness.chaos.engine import Chaos
@@ -42,26 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     if workerinput is None:
-        _terminate_as_interrupt(config)
-
-
-def _terminate_as_interrupt(config: pytest.Config) -> None:
-    """SIGTERM (a CI job's timeout) stops the run as Ctrl-C does, so fixtures stop their
-    servers and the report is written with the test it cut short counted as crashed. Only
-    when nothing else handles SIGTERM; the previous handler is back when pytest ends."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(messages.terminated())
-
-    signal.signal(signal.SIGTERM, interrupt)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+        sigterm_as_interrupt(config.add_cleanup)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -76,15 +57,10 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from harness.library_paths import default_spec
-
-    spec = config.getoption("--chaos-scenarios")
-    source = (
-        "--chaos-scenarios"
-        if spec
-        else default_spec(config.rootpath, config.getini("chaos_scenarios"))[1]
+    ini = config.getini("chaos_scenarios")
+    return config.stash[_SESSION].header(
+        config.getoption("--chaos-scenarios"), config.rootpath, ini
     )
-    return [config.stash[_SESSION].header(), messages.scenario_source_header(source)]
 
 
 def run_seed(config: pytest.Config) -> int:

@@ -175,8 +175,16 @@ class ChaosSession:
             "chaos_args": list(self.args),
         }
 
-    def header(self) -> str:
-        return messages.seed_header(self.run_seed, self.seed_source)
+    def header(self, spec: str | None, root: str | Path, ini: Sequence[str] = ()) -> list[str]:
+        """pytest's header lines: the run seed, and which scenario set the ``scenario``
+        fixture runs (``spec`` is ``--chaos-scenarios``)."""
+        from harness.library_paths import default_spec
+
+        source = "--chaos-scenarios" if spec else default_spec(root, ini)[1]
+        return [
+            messages.seed_header(self.run_seed, self.seed_source),
+            messages.scenario_source_header(source),
+        ]
 
     def in_shard(self, nodeid: str) -> bool:
         return self.shard is None or in_shard(nodeid, *self.shard)
@@ -271,6 +279,26 @@ class ChaosSession:
                 shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
                 args=self.args,
             )
+
+
+def sigterm_as_interrupt(add_cleanup: Callable[[Callable[[], object]], None]) -> None:
+    """SIGTERM (a CI job's timeout) stops the run as Ctrl-C does, so fixtures stop their
+    servers and the report is written with the test it cut short counted as crashed. Only
+    when nothing else handles SIGTERM; ``add_cleanup`` (``config.add_cleanup``) puts the
+    default back when pytest ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(messages.terminated())
+
+    signal.signal(signal.SIGTERM, interrupt)
+    add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 
 _SHAPING_VALUE = frozenset(
