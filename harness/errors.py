@@ -546,6 +546,40 @@ class messages:
     def responder_raised(exc: BaseException) -> str:
         return f"the responder raised {exc!r}"
 
+    # -- what a response may carry (harness.mock.headers) -----------------------------------
+    @staticmethod
+    def header_name_illegal(name: object) -> str:
+        return f"header name {name!r} is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"
+
+    @staticmethod
+    def header_value_illegal(name: str, value: object, char: str | None) -> str:
+        if char is None:
+            return (
+                f"header {name!r}: the value {value!r:.60} is a {type(value).__name__}, not a str"
+            )
+        return (
+            f"header {name!r}: the value {value!r:.60} holds {char!r}; a header value holds no "
+            "control character but tab (CR or LF would split the answer on a socket)"
+        )
+
+    @staticmethod
+    def reason_illegal(reason: object, char: str | None) -> str:
+        if char is None:
+            return f"reason={reason!r:.60} is a {type(reason).__name__}, not a str"
+        return f"reason={reason!r:.60} holds {char!r}; a reason phrase holds no control character"
+
+    @staticmethod
+    def invalid_answer(route: str, problem: str) -> str:
+        """What the client reads (500, in the API's error format) on both backends."""
+        return f"route {route} answered what cannot be sent: {problem}. The test fails at teardown"
+
+    @staticmethod
+    def invalid_answers(count: int, first: str) -> str:
+        return (
+            f"{messages.plural(count, 'request')} got a 500 because the answer could not be "
+            f"sent (the client may have swallowed it); first: {first}"
+        )
+
     @staticmethod
     def scenario_loaded_twice(name: str) -> str:
         return f"scenario {name!r} is already loaded into this chaos"

@@ -118,7 +118,8 @@ def build_client_response(
         stream_writer=_SENT_WRITER,  # type: ignore[arg-type]
     )
     body = b"" if method == "HEAD" else response.body
-    headers = CIMultiDict(response.headers)
+    # as aiohttp's parser reads a header line: no spaces or tabs around the value
+    headers = CIMultiDict((k, v.strip(" \t")) for k, v in response.headers.items())
     if truncated is not None and truncated.framing == "close":
         headers.pop("Content-Length", None)
         headers["Connection"] = "close"

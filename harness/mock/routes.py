@@ -21,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from harness.errors import MockConfigError, RouteMiss
+from harness.mock.headers import header_problem, reason_problem
 from harness.mock.patterns import All, Headers, JsonBody, Method, Path, PathPattern, Pattern, Query
 from harness.roles import check_role
 
@@ -128,7 +129,10 @@ class Response:
         ]
         if len(given) > 1:
             raise MockConfigError("Response", f"got {' and '.join(given)}", "give one body only")
-        hdrs: CIMultiDict[str] = CIMultiDict(headers or {})
+        try:
+            hdrs: CIMultiDict[str] = CIMultiDict(headers or {})
+        except (TypeError, ValueError) as exc:
+            raise MockConfigError("Response", f"headers={headers!r:.80}: {exc}") from None
         if json is not None:
             payload = _json.dumps(json, separators=(",", ":")).encode()
             ctype = "application/json"
@@ -149,6 +153,9 @@ class Response:
         self.body = payload
         self.headers = hdrs
         self.reason = reason
+        problem = self.problem()
+        if problem is not None:  # refused here, not by a socket server at request time
+            raise MockConfigError("Response", problem)
 
     @classmethod
     def coerce(cls, value: Any) -> Response:
@@ -177,6 +184,15 @@ class Response:
 
     def json(self) -> Any:
         return _json.loads(self.body) if self.body.strip() else None
+
+    def problem(self) -> str | None:
+        """Why this response cannot be sent as it is now (its headers may have been changed
+        since it was built), or ``None``: :mod:`harness.mock.headers`' rule."""
+        for name, value in self.headers.items():
+            problem = header_problem(name, value)
+            if problem is not None:
+                return problem
+        return reason_problem(self.reason)
 
     def copy(self) -> Response:
         new = Response.__new__(Response)

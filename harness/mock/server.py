@@ -87,6 +87,9 @@ class MockServer:
         self.routes: list[Route] = []
         self.journal = Journal(journal_size)
         self.unmatched: list[UnmatchedRequestError] = []
+        self.misconfigured: list[MockConfigError] = []
+        """Answers that could not be sent (a header with CR or LF...): each request got a
+        500 on either backend, and :meth:`verify` fails the test."""
         self._journal_size = journal_size
         self._next_index = 0
         self._clock = Anchor()
@@ -260,19 +263,46 @@ class MockServer:
             route.record(request, None)
             raise
         except WireSignal as signal:
+            carried = getattr(signal, "response", None)  # a cut or dribbled body
+            problem = carried.problem() if isinstance(carried, Response) else None
+            if problem is not None:
+                return self._refuse(request, route, entry, problem)
             kept = signal.journal(entry)
             if kept is not None:
                 entry.duration = self.now() - entry.t
             route.record(request, kept)
             raise
+        except MockConfigError as exc:  # a Response built at request time, refused
+            return self._refuse(request, route, entry, str(exc))
         except BaseException as exc:
             entry.error = WireError("raised", detail=f"{type(exc).__name__}: {exc}".rstrip(": "))
             route.record(request, None)
             raise
+        problem = response.problem()  # its headers may have been changed after it was built
+        if problem is not None:
+            return self._refuse(request, route, entry, problem)
         entry.set_response(response)
         entry.duration = self.now() - entry.t
         route.record(request, response)
         return response
+
+    def _refuse(
+        self, request: Request, route: Route, entry: JournalEntry, problem: str
+    ) -> Response:
+        """Answer a 500 in the API's error format instead of an answer that cannot be sent
+        (a header with CR or LF...), the same on both backends; the test fails at teardown."""
+        error = MockConfigError(f"route {route.name}", problem)
+        self.misconfigured.append(error)
+        message = messages.invalid_answer(route.name, problem)
+        try:
+            answer = self.dialect.error(500, "responder_error", message)
+        except MockConfigError:  # the dialect's own error headers are the problem
+            answer = Dialect().error(500, "responder_error", message)
+        entry.error = WireError("raised", detail=f"MockConfigError: {error}")
+        entry.set_response(answer)
+        entry.duration = self.now() - entry.t
+        route.record(request, None)
+        return answer
 
     def attach_chaos(self, chaos: ChaosHooks | None) -> None:
         """Put a chaos engine between the routes and their responders (None removes it)."""
@@ -387,6 +417,7 @@ class MockServer:
             route.reset()
         self.journal.clear()
         self.unmatched.clear()
+        self.misconfigured.clear()
         self._next_index = 0
         self._clock.restart()
 
@@ -418,11 +449,23 @@ class MockServer:
         if (count is None and not missed) or (count is not None and len(missed) != count):
             raise AssertionError(messages.expected_unmatched(count, len(missed)))
 
-    def verify(self) -> None:
-        """Raise when a request went unmatched, or (with assert_all_called) a route was unused."""
+    def verify_answers(self) -> None:
+        """Raise when a request went unmatched or got a 500 for an answer that could not be
+        sent (what :meth:`verify` checks of every request, without the unused routes)."""
         __tracebackhide__ = True
         if self.unmatched:
             raise UnmatchedRequestError.at_teardown(self.unmatched)
+        if self.misconfigured:
+            first = self.misconfigured[0]
+            raise MockConfigError(
+                "MockServer", messages.invalid_answers(len(self.misconfigured), str(first))
+            )
+
+    def verify(self) -> None:
+        """Raise when a request went unmatched, got a 500 for an answer that could not be
+        sent, or (with assert_all_called) a route was unused."""
+        __tracebackhide__ = True
+        self.verify_answers()
         if self.assert_all_called:
             uncalled = self.uncalled_routes()
             if uncalled:

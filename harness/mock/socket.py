@@ -188,7 +188,7 @@ def _head(response: Response, framing: str) -> bytes:
         lines.append("Connection: close")
     else:
         lines.append(f"Content-Length: {len(response.body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()  # UTF-8, as aiohttp writes headers
 
 
 def _web_response(response: Response, method: str) -> web.Response:

@@ -36,7 +36,6 @@ import binascii
 import gzip
 import json
 import os
-import re
 import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +47,7 @@ import yaml
 from yarl import URL
 
 from harness.errors import RecordingError, RecordingProblem, messages
+from harness.mock.headers import FORBIDDEN, TOKEN
 
 __all__ = [
     "DROPPED_RESPONSE_HEADERS",
@@ -326,7 +326,7 @@ def _status(value: Any, field: str) -> int:
 def _reason(value: Any, field: str) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or _BAD_VALUE.search(value):
+    if not isinstance(value, str) or FORBIDDEN.search(value):
         raise _Bad(field, messages.recording_expected("a reason phrase (a string)", value))
     return value
 
@@ -345,12 +345,8 @@ def _bytes(value: Any, field: str) -> bytes:
     raise _Bad(field, messages.recording_expected("a string or bytes", value))
 
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
-
-
 def _header_name(name: Any, field: str) -> str:
-    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+    if not isinstance(name, str) or not TOKEN.fullmatch(name):
         raise _Bad(field, messages.recording_expected("a header name (an HTTP token)", name))
     return name
 
@@ -360,7 +356,7 @@ def _header_value(value: Any, field: str) -> str:
         value = value.decode("latin-1")
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or _BAD_VALUE.search(value):
+    if not isinstance(value, str) or FORBIDDEN.search(value):
         raise _Bad(field, messages.recording_expected("a header value (one line of text)", value))
     return value
 

@@ -14,21 +14,55 @@ import pytest
 
 from harness import LiveEndpointBlocked, faults
 from harness.chaos import Chaos
+from harness.errors import MockConfigError
 from harness.exchange import MockExchange
 from harness.guard import LiveEndpointGuard
-from tests.parity.cases import FAULTS, METHODS, SHAPES, matrix, outcome, render
+from tests.parity.cases import (
+    CASES,
+    METHODS,
+    NO_FAULT,
+    Outcome,
+    make_server,
+    matrix,
+    outcome,
+    render,
+)
 from tests.readme_tables import assert_current
 
 pytestmark = pytest.mark.parity
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("fault", list(FAULTS))
-async def test_same_outcome_on_both_backends(fault: str, shape: str, method: str) -> None:
-    inprocess = await outcome("inprocess", fault, shape, method)
-    over_socket = await outcome("socket", fault, shape, method)
+@pytest.mark.parametrize(("case", "shape"), CASES)
+async def test_same_outcome_on_both_backends(case: str, shape: str, method: str) -> None:
+    inprocess = await outcome("inprocess", case, shape, method)
+    over_socket = await outcome("socket", case, shape, method)
     assert inprocess == over_socket
+
+
+async def test_a_dribble_slower_than_the_total_timeout_times_out_on_both_backends() -> None:
+    """The body is read under ClientTimeout(total=0.5) in-process too, not to its end (1 s)."""
+    for backend in ("inprocess", "socket"):
+        seen = await outcome(backend, "dribble 1 s", "one-shot", "GET")
+        assert seen == Outcome("TimeoutError", requests=1, fired=1), backend
+
+
+@pytest.mark.parametrize("backend", ["inprocess", "socket"])
+async def test_an_answer_that_cannot_be_sent_is_a_500_and_fails_the_test(backend: str) -> None:
+    server, _ = make_server("a handler sets a header value with CR LF", NO_FAULT, seed=1)
+    async with (
+        server.intercept() if backend == "inprocess" else server.serve(),
+        aiohttp.ClientSession() as session,
+        session.get(server.url + "/v1/ticker") as resp,
+    ):
+        assert resp.status == 500
+        assert "X-A" not in resp.headers
+        message = (await resp.json())["error"]["message"]
+    assert message.startswith("route * /v1/ticker answered what cannot be sent: header 'X-A'")
+    assert str(server.journal.last.error).startswith("the responder raised MockConfigError")
+    assert server.journal.last.status == 500
+    with pytest.raises(MockConfigError, match=r"1 request got a 500 .* header 'X-A'"):
+        server.verify()
 
 
 async def test_the_readme_table_is_generated_from_these_runs() -> None:

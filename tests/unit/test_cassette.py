@@ -872,6 +872,13 @@ def bad_base64_har() -> str:
     return json.dumps(sample)
 
 
+def control_character_header_har() -> str:
+    """A header value with \x01: aiohttp's server refuses it (not only CR, LF and NUL)."""
+    sample = har_sample()
+    sample["log"]["entries"][2]["response"]["headers"] = [{"name": "X-A", "value": "a\x01b"}]
+    return json.dumps(sample)
+
+
 def bad_encoding_har() -> str:
     sample = har_sample()
     sample["log"]["entries"][4]["response"]["content"]["encoding"] = "rot13"
@@ -881,6 +888,13 @@ def bad_encoding_har() -> str:
 BAD_CASES += [
     ("base64.har", bad_base64_har(), 4, "log.entries[4].response.content.text", "not valid base64"),
     ("encoding.har", bad_encoding_har(), 4, "log.entries[4].response.content.encoding", "rot13"),
+    (
+        "control.har",
+        control_character_header_har(),
+        2,
+        "log.entries[2].response.headers[0].value",
+        "a header value",
+    ),
 ]
 
 
