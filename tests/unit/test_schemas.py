@@ -29,7 +29,7 @@ from harness.schemas import (
     validated,
 )
 
-CI = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CI = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def kline(
@@ -356,7 +356,7 @@ json_values = st.recursive(
 )
 
 
-JUNK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+JUNK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @JUNK
