@@ -552,6 +552,14 @@ class messages:
         return f"header name {name!r} is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"
 
     @staticmethod
+    def header_framing(name: str) -> str:
+        return (
+            f"header {name!r} is the server's: the body is sent as given, framed by the backend "
+            "(Content-Length is set from it); give the plain body, or cut it with the truncate "
+            "fault"
+        )
+
+    @staticmethod
     def header_value_illegal(name: str, value: object, char: str | None) -> str:
         if char is None:
             return (
@@ -979,6 +987,15 @@ class messages:
     @staticmethod
     def not_a_regular_file(path: str) -> str:
         return f"{path} is not a regular file (a FIFO, a device?): scenario files are plain files"
+
+    # -- fault arguments that validate by type but cannot do what they say ---------------------
+    @staticmethod
+    def ws_close_code_reserved() -> str:
+        return (
+            "cannot be sent in a close frame (RFC 6455 7.4): use 1000-1003, 1007-1014 or "
+            "3000-4999 (1004-1006 and 1015 are reserved, 1016-2999 unassigned: clients read "
+            "them as a protocol error); for a lost connection, abrupt: true"
+        )
 
     @staticmethod
     def not_a_report(file: str, exc: BaseException | None = None) -> str:

@@ -12,12 +12,17 @@ them by name from scenario YAML
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import ConfigDict, Field, PydanticUserError, TypeAdapter, ValidationError
 
 from harness.chaos.faults.base import Trait
 from harness.errors import (
@@ -79,6 +84,49 @@ class Invariant:
     def title(self) -> str:
         args = self.arguments
         return f"{self.name}({', '.join(args)})" if args else self.name
+
+    def check_arguments(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments as the check's annotations type and bound them (``max_attempts:
+        Annotated[int, Field(ge=1)]``; numbers finite); a value that does not fit is a
+        ``UsageError`` now, not a ``TypeError`` when the test has already run."""
+        adapters = _argument_adapters(self.check)
+        out = dict(args)
+        for argument, value in args.items():
+            adapter = adapters.get(argument)
+            if adapter is None:
+                continue
+            try:
+                out[argument] = adapter.validate_python(value)
+            except ValidationError as exc:
+                expected = " or ".join(
+                    dict.fromkeys(
+                        str(e["msg"]).removeprefix("Input should be ")
+                        for e in exc.errors(include_url=False)
+                    )
+                )
+                raise UsageError(
+                    messages.bad_invariant_argument(self.name, argument, value, expected)
+                ) from None
+        return out
+
+
+_ARGUMENT_CONFIG = ConfigDict(allow_inf_nan=False)
+
+
+@cache
+def _argument_adapters(check: Callable[..., Any]) -> dict[str, TypeAdapter[Any]]:
+    """A validator per annotated argument of ``check`` (none when they do not resolve: a
+    user's invariant may annotate with names only a type checker sees)."""
+    try:
+        hints = typing.get_type_hints(check, include_extras=True)
+    except (NameError, TypeError):
+        return {}
+    adapters: dict[str, TypeAdapter[Any]] = {}
+    for name in list(inspect.signature(check).parameters)[1:]:
+        if name in hints:
+            with contextlib.suppress(PydanticUserError):  # a type pydantic cannot check
+                adapters[name] = TypeAdapter(hints[name], config=_ARGUMENT_CONFIG)
+    return adapters
 
 
 INVARIANTS: dict[str, Invariant] = {}
@@ -302,7 +350,9 @@ def _fault_names(entry: JournalEntry) -> list[str]:
     holds_when="no request is tried more than max_attempts times in a row",
 )
 def bounded_retries(
-    ctx: InvariantContext, max_attempts: int = 5, reset_after_s: float = 1.0
+    ctx: InvariantContext,
+    max_attempts: Annotated[int, Field(ge=1)] = 5,
+    reset_after_s: Annotated[float, Field(ge=0)] = 1.0,
 ) -> list[Violation]:
     if max_attempts < 1:
         raise UsageError(
@@ -452,7 +502,9 @@ def _bursts(ctx: InvariantContext) -> list[tuple[float, FaultEvent]]:
     ),
     needs=("cycles",),
 )
-def recovers_within(ctx: InvariantContext, seconds: float = 10.0) -> list[Violation]:
+def recovers_within(
+    ctx: InvariantContext, seconds: Annotated[float, Field(gt=0)] = 10.0
+) -> list[Violation]:
     """After each burst of faults, a good cycle completes within ``seconds`` of the burst's
     end (a client with a 2 s timeout facing two hangs in a row has until 4 s plus the bound).
     A burst followed by no good cycle counts until the check: a client stuck on a hung
@@ -496,7 +548,9 @@ def recovers_within(ctx: InvariantContext, seconds: float = 10.0) -> list[Violat
     ),
 )
 def no_unhandled_gap(
-    ctx: InvariantContext, snapshot_path: str | None = None, grace_s: float = 0.1
+    ctx: InvariantContext,
+    snapshot_path: str | None = None,
+    grace_s: Annotated[float, Field(ge=0)] = 0.1,
 ) -> list[Violation]:
     """After a ``breaks_sequence`` fault on a stream, the client fetched a book snapshot
     (role ``book``, or ``snapshot_path``) before it placed its next order. A lost update
@@ -533,7 +587,9 @@ def no_unhandled_gap(
     "reconnects_with_backoff",
     holds_when="after the exchange dropped a stream, the client waited before reconnecting",
 )
-def reconnects_with_backoff(ctx: InvariantContext, min_delay_s: float = 0.1) -> list[Violation]:
+def reconnects_with_backoff(
+    ctx: InvariantContext, min_delay_s: Annotated[float, Field(ge=0)] = 0.1
+) -> list[Violation]:
     """After the exchange dropped a stream, the client waited at least ``min_delay_s`` before
     connecting again (no tight reconnect loop hammering a struggling exchange)."""
     connects = [e for e in ctx.journal if e.method == "WS"]
@@ -582,7 +638,7 @@ def parse_spec(spec: str | Mapping[str, Mapping[str, Any]]) -> tuple[str, dict[s
     unknown = [a for a in args if a not in allowed]
     if unknown:
         raise UsageError(messages.bad_invariant_arguments(str(name), allowed, unknown))
-    return str(name), args
+    return str(name), INVARIANTS[name].check_arguments(args)
 
 
 def evaluate(

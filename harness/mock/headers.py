@@ -10,12 +10,11 @@ Scenario faults and recordings can check their headers with the same functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from harness.errors import messages
 
-__all__ = ["FORBIDDEN", "TOKEN", "header_problem", "legal_headers", "reason_problem"]
+__all__ = ["ENCODING", "FORBIDDEN", "FRAMING", "TOKEN", "header_problem", "reason_problem"]
 
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """An HTTP token: what a header name must be (full match)."""
@@ -24,10 +23,21 @@ FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 aiohttp's header writer, ``_safe_header``, refuses)."""
 
 
+FRAMING = frozenset(("transfer-encoding",))
+"""Headers that say how the body is framed on the wire: the backends send the body as
+given and set Content-Length from it, so a response may not claim otherwise (a socket
+client refuses the answer, an in-process one would not)."""
+ENCODING = "content-encoding"
+"""Said by a response whose body really is compressed; a fault's own answer never is, so a
+fault may not say it (see ``harness.chaos.faults.base.legal_headers``)."""
+
+
 def header_problem(name: Any, value: Any) -> str | None:
     """Why a header cannot be sent as given, or ``None`` when it can."""
     if not isinstance(name, str) or not TOKEN.fullmatch(name):
         return messages.header_name_illegal(name)
+    if name.lower() in FRAMING:
+        return messages.header_framing(name)
     if not isinstance(value, str):
         return messages.header_value_illegal(name, value, None)
     bad = FORBIDDEN.search(value)
@@ -44,12 +54,3 @@ def reason_problem(reason: Any) -> str | None:
         return messages.reason_illegal(reason, None)
     bad = FORBIDDEN.search(reason)
     return None if bad is None else messages.reason_illegal(reason, bad.group())
-
-
-def legal_headers(value: Mapping[str, str]) -> Mapping[str, str]:
-    """The rule as a validator (pydantic ``field_validator``): raises ``ValueError``."""
-    for name, text in value.items():
-        problem = header_problem(name, text)
-        if problem is not None:
-            raise ValueError(problem)
-    return value

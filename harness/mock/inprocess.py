@@ -175,10 +175,18 @@ def _feed_slowly(
 ) -> None:
     """Feed the body in ``dribble.chunks`` pieces over ``dribble.over_ms``, then the end."""
     pieces, pause = dribble.pieces()
-    content.feed_data(pieces[0])
-    for n, piece in enumerate(pieces[1:], start=1):
-        loop.call_later(pause * n, content.feed_data, piece)
-    loop.call_later(pause * len(pieces), content.feed_eof)
+    start = loop.time()
+
+    def feed(n: int) -> None:
+        # Each piece schedules the next: timers due at the same instant (a pause of 0, or
+        # virtual time) run in no set order, and the end must come after the last piece.
+        if n == len(pieces):
+            content.feed_eof()
+            return
+        content.feed_data(pieces[n])
+        loop.call_at(start + pause * (n + 1), feed, n + 1)
+
+    feed(0)
 
 
 async def _encode_body(

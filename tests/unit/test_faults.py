@@ -209,6 +209,27 @@ class TestRateLimit:
         (line,) = chaos.fired("rate_limit")
         assert line.params["retry_after_s"] == 0.2
 
+    async def test_waits_and_bans_stay_within_their_limits(
+        self, server: MockServer, chaos: Chaos
+    ) -> None:
+        """A bucket that hardly refills says MAX_WAIT_S, not 10^15 s (or inf: an
+        OverflowError in the client); the 500th ban of a growing series is MAX_BAN_S."""
+        from harness.chaos.faults.base import MAX_BAN_S, MAX_WAIT_S
+
+        armed = chaos.inject(
+            faults.RateLimit(
+                capacity=1, refill_per_s=1e-300, ban_after=1, ban_s=1e6, ban_factor=1000
+            )
+        )
+        async with server.intercept(), aiohttp.ClientSession() as s:
+            assert (await s.get(server.url + "/v1/ticker")).status == 200
+            told = await s.get(server.url + "/v1/ticker")
+            assert told.status == 429 and told.headers["Retry-After"] == f"{MAX_WAIT_S:.0f}"
+            armed.state["bans"] = 500
+            banned = await s.get(server.url + "/v1/ticker")
+            assert banned.status == 418
+        assert chaos.fired("rate_limit")[-1].params["banned_for_s"] == MAX_BAN_S
+
     async def test_shared_by_routes_with_weights(self, server: MockServer, chaos: Chaos) -> None:
         chaos.inject(faults.RateLimit(capacity=4, refill_per_s=0.001, weights={"/v1/bars": 3}))
         async with server.intercept(), aiohttp.ClientSession() as s:

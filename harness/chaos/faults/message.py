@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from harness.chaos.faults.base import MAX_COUNT, MAX_MS, FaultContext, MessageFault, Trait
 from harness.chaos.faults.response import check_corruptions, jsonable, pick_corruption
+from harness.errors import messages
 from harness.mock.signals import Gap, WsClose
 from harness.mock.signals import WsSilence as WsSilenceSignal
 
@@ -30,12 +31,25 @@ __all__ = [
 
 
 class WsDisconnect(MessageFault):
-    """The exchange closes the stream: a close frame with ``code``, or ``abrupt`` (a reset)."""
+    """The exchange closes the stream: a close frame with ``code``, or ``abrupt`` (a reset).
+
+    ``code`` is one a close frame may carry (RFC 6455 7.4): 1000-1003, 1007-1014, or
+    3000-4999 for an API's own. 1004-1006 and 1015 are reserved for what no frame says
+    (1006: the connection was lost, which ``abrupt`` does), and 1016-2999 are unassigned:
+    a client reads any of them as a protocol error (aiohttp: 1002), not as this code.
+    """
 
     traits = frozenset({Trait.CLOSES_STREAM})
     kind: Literal["ws_disconnect"] = "ws_disconnect"
     code: int = Field(1011, ge=1000, le=4999)
     abrupt: bool = False
+
+    @field_validator("code")
+    @classmethod
+    def _sendable(cls, value: int) -> int:
+        if not (1000 <= value <= 1003 or 1007 <= value <= 1014 or 3000 <= value <= 4999):
+            raise ValueError(messages.ws_close_code_reserved())
+        return value
 
     async def on_message(self, ctx: FaultContext, message: Any) -> list[Any]:
         ctx.fire(code=self.code, abrupt=self.abrupt)

@@ -126,9 +126,11 @@ class Latency(RequestFault):
         if d == "uniform":
             return rng.uniform(a("min_ms"), a("max_ms"))
         if d == "normal":
-            return max(0.0, rng.gauss(a("mean_ms"), a("std_ms")))
+            return min(max(0.0, rng.gauss(a("mean_ms"), a("std_ms"))), MAX_MS)
         if d == "lognormal":
-            return rng.lognormvariate(*self._lognormal())
+            # drawn in log space and capped there: exp() of a wide tail overflows
+            mu, sigma = self._lognormal()
+            return min(math.exp(min(rng.normalvariate(mu, sigma), math.log(MAX_MS))), MAX_MS)
         spike = rng.random() < a("spike_probability")
         return a("spike_ms") if spike else a("base_ms")
 
@@ -305,7 +307,7 @@ class RateLimit(RequestFault):
         if now < st["wait_until"]:
             st["violations"] += 1
             if self.ban_after is not None and st["violations"] >= self.ban_after:
-                ban_s = self.ban_s * self.ban_factor ** st["bans"]
+                ban_s = min(self.ban_s * self.ban_factor ** min(st["bans"], 64), MAX_BAN_S)
                 st["banned_until"] = now + ban_s
                 st["violations"] = 0
                 st["bans"] += 1
@@ -319,7 +321,7 @@ class RateLimit(RequestFault):
             # needs (a client that waits it out gets through), and drawn from the fault's
             # parameters, not from when the request came, so the fault log of a run is the
             # same whatever the machine's speed.
-            wait = cost / self.refill_per_s
+            wait = min(cost / self.refill_per_s, MAX_WAIT_S)
         else:
             wait = self.ban_s
         st["wait_until"] = now + wait
