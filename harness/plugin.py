@@ -151,6 +151,8 @@ def pytest_runtest_makereport(
         session = item.config.stash[_SESSION]
         if report.when == "teardown":
             session.record(state)
+            fired = state.chaos.log.total if state.chaos is not None else 0
+            report.user_properties.append(("chaos_faults", fired))  # chaos-harness run counts
         if report.failed:
             report.sections.append(("chaos", session.failure_section(state)))
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -187,6 +188,8 @@ def test_run_command_progress_and_report(pytester: pytest.Pytester) -> None:
     )
     assert done.returncode == 1
     assert "pytest" in done.stderr and "-m chaos" in done.stderr and "failures:" in done.stderr
+    fired = re.findall(r"faults fired: (\d+)", done.stderr)
+    assert fired and int(fired[-1]) >= 3  # counted from the workers' reports
     assert "PytestAssertRewriteWarning" not in done.stdout + done.stderr
     report = load_report(pytester.path / "rep")
     assert {r.test for r in report.records} == {
