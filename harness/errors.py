@@ -552,6 +552,10 @@ class messages:
         return f"header name {name!r} is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"
 
     @staticmethod
+    def headers_not_pairs(headers: object, exc: BaseException) -> str:
+        return f"headers={headers!r:.80}: {exc} (give a mapping or (name, value) pairs)"
+
+    @staticmethod
     def header_framing(name: str) -> str:
         return (
             f"header {name!r} is the server's: the body is sent as given, framed by the backend "

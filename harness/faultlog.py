@@ -50,6 +50,8 @@ class FaultEvent:
     """What the fault does, as its class declares it (see ``harness.chaos.Trait``)."""
     fault: int | None = None
     """The position of the armed fault in its ``Chaos`` (None for external faults)."""
+    route: str | None = None
+    """The route that the request matched (``GET /v1/orders/{id}``; None when none did)."""
 
     def has(self, trait: str) -> bool:
         return trait in self.traits
@@ -74,7 +76,8 @@ def event_line(event: FaultEvent | dict[str, Any]) -> str:
 
 
 def _route(event: FaultEvent) -> str:
-    return f"{event.method} {event.path}"
+    """What ``by_route`` counts by: the route, so a path with ids in it is one key."""
+    return event.route or f"{event.method} {event.path}"
 
 
 @dataclass
@@ -94,7 +97,9 @@ class FaultLog:
     by_kind: Counter[str] = field(default_factory=Counter, init=False)
     by_scenario: Counter[str | None] = field(default_factory=Counter, init=False)
     by_route: Counter[str] = field(default_factory=Counter, init=False)
-    """``METHOD path`` -> events (``None None`` for a fault outside the request pipeline)."""
+    """Route (``GET /v1/orders/{id}``) -> events; ``METHOD path`` for a request no route
+    matched, ``None path`` for a fault outside the request pipeline (a toxic)."""
+    _spooling: bool = field(default=False, init=False, repr=False)
     _spool: IO[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,9 +114,9 @@ class FaultLog:
 
     def spool_to_disk(self) -> None:
         """Stream every event from now on to an anonymous temporary file (gone with the
-        process, whatever ends it) that :meth:`copy_to` appends to the run's log."""
-        if self._spool is None:
-            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by copy_to)
+        process, whatever ends it; opened at the first event) that :meth:`copy_to` appends
+        to the run's log."""
+        self._spooling = True
 
     def append(self, event: FaultEvent) -> FaultEvent:
         self.events.append(event)
@@ -119,7 +124,9 @@ class FaultLog:
         self.by_kind[event.kind] += 1
         self.by_scenario[event.scenario] += 1
         self.by_route[_route(event)] += 1
-        if self._spool is not None:
+        if self._spooling:
+            if self._spool is None:
+                self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by copy_to)
             self._spool.write(event_line(event) + "\n")
         return event
 
@@ -143,12 +150,15 @@ class FaultLog:
             self._spool.truncate()
 
     def copy_to(self, writer: FaultLogWriter) -> None:
-        """Append every event of this test to the run's log: the spool when there is one,
-        else the window; then close the spool."""
-        if self._spool is None:
+        """Append every event of this test to the run's log: the spool when spooling, else
+        the window; then close the spool (an event after this stays in the window only)."""
+        if not self._spooling:
             writer.write(self.events)
             return
+        self._spooling = False
         spool, self._spool = self._spool, None
+        if spool is None:
+            return
         with spool:
             spool.flush()
             spool.seek(0)

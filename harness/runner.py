@@ -56,7 +56,7 @@ class _Live:
             self.failed.add(report.nodeid)
             self.failures += 1
         if report.when == "teardown":
-            self.faults += sum(v for k, v in report.user_properties if k == "chaos_faults")
+            self.faults += getattr(report, "chaos_faults", 0)
             self.progress.update(self.task, advance=1, failures=self.failures, faults=self.faults)
 
 

@@ -190,7 +190,7 @@ class ToxiproxyServer:
             # pread: the server shares the file offset, which must stay at the end.
             fd = log.fileno()
             text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: no os.pread (Windows)
             return ""
         return "\n".join(text.splitlines()[-lines:])
 

@@ -272,6 +272,7 @@ class Chaos:
             t=round(ctx.now, 6),
             traits=tuple(sorted(armed.fault.fired_traits(applied))),
             fault=armed.position,
+            route=entry.route,
         )
         self.log.append(event)
         entry.faults.append(event)

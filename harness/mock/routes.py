@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
-from harness.errors import MockConfigError, RouteMiss
+from harness.errors import MockConfigError, RouteMiss, messages
 from harness.mock.headers import header_problem, reason_problem
 from harness.mock.patterns import All, Headers, JsonBody, Method, Path, PathPattern, Pattern, Query
 from harness.roles import check_role
@@ -132,7 +132,7 @@ class Response:
         try:
             hdrs: CIMultiDict[str] = CIMultiDict(headers or {})
         except (TypeError, ValueError) as exc:
-            raise MockConfigError("Response", f"headers={headers!r:.80}: {exc}") from None
+            raise MockConfigError("Response", messages.headers_not_pairs(headers, exc)) from None
         if json is not None:
             payload = _json.dumps(json, separators=(",", ":")).encode()
             ctype = "application/json"

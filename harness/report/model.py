@@ -127,7 +127,7 @@ class Record:
     fault_kinds: dict[str, int] = field(default_factory=dict)
     """kind -> faults fired, exact."""
     fault_routes: dict[str, int] = field(default_factory=dict)
-    """``METHOD path`` -> faults fired, exact."""
+    """Route (``GET /v1/orders/{id}``) -> faults fired, exact."""
     violations: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     injected_ms: list[float] = field(default_factory=list)
@@ -222,7 +222,7 @@ class Record:
         return dict(Counter(line["kind"] for line in self.faults))
 
     def route_counts(self) -> dict[str, int]:
-        """``METHOD path`` -> faults fired in this test."""
+        """Route -> faults fired in this test (``METHOD path`` in older reports)."""
         if self.faults_total is not None:
             return dict(self.fault_routes)
         return dict(Counter(f"{line.get('method')} {line.get('path')}" for line in self.faults))

@@ -265,12 +265,12 @@ def run_case(call_name: str, case: Case, seed: int = SEED) -> Outcome:
         args = call.setup(clients)
         chaos.inject(case.fault, match={"role": call.role}, schedule=case.schedule)
         earlier = call.run(clients, args[0]) if case.warm_up else None
-        fired_before = len(chaos.log)
+        fired_before = chaos.log.total
         requests, orders = me.server.journal.total, len(me.exchange.orders)
         thread, result = _start(lambda: call.run(clients, args[1]))
         blocked = False
         if isinstance(case.fault, faults.Hang):
-            _wait_for(lambda: len(chaos.log) > fired_before or result.done.is_set())
+            _wait_for(lambda: chaos.log.total > fired_before or result.done.is_set())
             blocked = not result.done.wait(HANG_WAIT_S)
         else:
             blocked = not result.done.wait(30)

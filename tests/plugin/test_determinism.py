@@ -124,3 +124,43 @@ def test_the_same_seed_gives_the_same_run_under_n0_n2_and_load(
         assert other["faults"] == serial["faults"]  # t included
         assert other["journals"] == serial["journals"]
         assert other["verdicts"] == serial["verdicts"]
+
+
+REAL_TIME = """
+import asyncio
+import aiohttp
+import pytest
+from harness import faults
+
+
+@pytest.mark.chaos
+async def test_client(mock_server, chaos):
+    mock_server.get("/v1/orders/{id}").respond(json={"status": "NEW"})
+    chaos.inject(faults.RateLimit(capacity=3, refill_per_s=0.001, ban_after=2, ban_s=600))
+    chaos.inject(faults.Latency(min_ms=1, max_ms=4))
+    chaos.inject(faults.Error(status=503), schedule={"every": 3})
+    async with aiohttp.ClientSession() as session:
+        for i in range(10):
+            async with session.get(f"{mock_server.url}/v1/orders/{i}") as resp:
+                await resp.read()
+            await asyncio.sleep(0.001 * (i % 3))
+"""
+
+
+def test_on_real_time_the_fault_log_is_the_same_apart_from_t(pytester: pytest.Pytester) -> None:
+    """Nothing in a fault-log line but ``t`` depends on when the requests came: the rate
+    limit's Retry-After and bans are drawn from the fault, not measured."""
+    pytester.makepyfile(test_real=REAL_TIME)
+    logs = []
+    for name in ("first", "second"):
+        pytester.runpytest_subprocess(
+            "-o", "asyncio_mode=auto", "-p", "no:randomly", "-p", "no:cacheprovider",
+            "--chaos-seed", "5", "--chaos-clock", "real", "--chaos-log", f"{name}.jsonl",
+        ).assert_outcomes(passed=1)  # fmt: skip
+        lines = [
+            json.loads(raw) for raw in (pytester.path / f"{name}.jsonl").read_text().splitlines()
+        ]
+        logs.append([{k: v for k, v in line.items() if k != "t"} for line in lines])
+    kinds = {(line["kind"], line["params"].get("status")) for line in logs[0]}
+    assert {("rate_limit", 429), ("rate_limit", 418), ("latency", None)} <= kinds
+    assert logs[0] == logs[1]

@@ -374,7 +374,8 @@ def test_a_fine(mock_server):
     pass
 
 @pytest.mark.chaos
-def test_b_terminated(mock_server):
+def test_b_terminated(mock_server, chaos):
+    chaos.record_external("toxic:latency", {"latency": 100})
     os.kill(os.getpid(), signal.SIGTERM)  # a CI job's timeout
 
 @pytest.mark.chaos
@@ -385,9 +386,15 @@ def test_c_never_ran(mock_server):
 
 def test_sigterm_stops_the_run_and_still_writes_the_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_term=TERMINATED)
-    result = pytester.runpytest_subprocess(*ARGS, "-p", "no:xdist", "--chaos-report", "out")
+    result = pytester.runpytest_subprocess(
+        *ARGS, "-p", "no:xdist", "--chaos-report", "out", "--chaos-log", "chaos.log"
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*", "*SIGTERM: the run was stopped*"])
     data = json.loads((pytester.path / "out" / "report.json").read_text())
     records = {r["test"]: r["outcome"] for r in data["records"]}
     assert records == {"test_a_fine": "passed", "test_b_terminated": "failed"}
+    # the interrupted test's faults are in the log: it is merged after the teardown
+    (line,) = [json.loads(raw) for raw in (pytester.path / "chaos.log").read_text().splitlines()]
+    assert line["test"] == "test_term.py::test_b_terminated" and line["kind"] == "toxic:latency"
+    assert not list(pytester.path.rglob("*.part"))

@@ -136,3 +136,23 @@ def test_a_test_that_started_and_never_finished_counts_as_crashed() -> None:
     assert (b.nodeid, b.outcome, b.exception, b.test_seed) == ("m::b", "failed", CRASHED, 3)
     assert b.message is not None and "m::b never finished" in b.message
     assert b.replay == "pytest x"
+
+
+async def test_routes_are_counted_by_route_not_by_path() -> None:
+    """Order ids in paths do not make a new key each: the counts stay as small as the API."""
+    import aiohttp
+
+    from harness import MockServer, faults
+    from harness.chaos import Chaos
+
+    server = MockServer("https://api.exchange.test")
+    server.get("/v1/orders/{id}").respond(json={"status": "NEW"})
+    chaos = Chaos(server, seed=1)
+    chaos.inject(faults.Latency(fixed_ms=0))
+    async with server.intercept(), aiohttp.ClientSession() as session:
+        for i in range(300):
+            async with session.get(f"{server.url}/v1/orders/{i}") as resp:
+                await resp.read()
+    assert chaos.log.by_route == {"GET /v1/orders/{id}": 300}
+    assert chaos.fired()[-1].route == "GET /v1/orders/{id}"
+    assert chaos.fired()[-1].path == "/v1/orders/299"

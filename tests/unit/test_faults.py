@@ -12,6 +12,7 @@ import pytest
 
 from harness import MockServer, faults
 from harness.chaos import Chaos
+from harness.clock import virtual_time
 from harness.errors import FaultConfigError
 
 BARS = [
@@ -199,9 +200,9 @@ class TestRateLimit:
         the header) is the time to refill its weight: the fault log is the same on any
         machine, and a client that honours it gets through."""
         chaos.inject(faults.RateLimit(capacity=2, refill_per_s=10, weights={"/v1/bars": 2}))
-        async with server.intercept(), aiohttp.ClientSession() as s:
+        async with virtual_time(), server.intercept(), aiohttp.ClientSession() as s:
             assert (await s.get(server.url + "/v1/ticker")).status == 200
-            await asyncio.sleep(pause_s)
+            await asyncio.sleep(pause_s)  # the bucket refilled 0, 0.13 or 0.31 of a token
             told = await s.get(server.url + "/v1/bars")
             assert told.status == 429 and told.headers["Retry-After"] == "0.2"
             await asyncio.sleep(0.2)
@@ -484,6 +485,7 @@ class TestMatchAndInject:
             "t",
             "traits",
             "fault",
+            "route",
         }
         assert (line.seed, line.test, line.scenario, line.index) == (5, "t::x", None, 0)
         assert (line.method, line.path, line.kind) == ("GET", "/v1/bars", "error")
