@@ -37,7 +37,11 @@ from tests.conformance.binance_clients import BACKENDS, Venue, open_venue, prepa
 
 SEED = 11
 TIMEOUT_S = 0.5
-"""Both clients' timeout in these runs (their default is 10 s): what a ``hang`` waits."""
+"""Both clients' timeout against a fault that stalls the answer (their default is 10 s):
+what a ``hang`` waits."""
+GENEROUS_S = 10.0
+"""Their timeout against every other fault: a loaded machine never turns an answer into a
+timeout."""
 
 FAULTS: dict[str, Fault] = {
     "`latency` 20 ms": faults.Latency(fixed_ms=20),
@@ -68,7 +72,15 @@ FAULTS: dict[str, Fault] = {
     "`clock_skew` -30 s": faults.ClockSkew(offset_s=-30),
 }
 
-_TIMEOUT = {"requests_params": {"timeout": TIMEOUT_S}}
+
+def timeout_for(fault: Fault) -> float:
+    """The clients' timeout in a run of this fault."""
+    stalls = isinstance(fault, faults.Hang) or getattr(fault, "mode", None) == "hang"
+    return TIMEOUT_S if stalls else GENEROUS_S
+
+
+def _timeout(seconds: float) -> dict[str, Any]:
+    return {"requests_params": {"timeout": seconds}}
 
 
 @dataclass(frozen=True)
@@ -78,28 +90,31 @@ class Call:
     client: str
     name: str
     role: str
-    run: Callable[[Any], Awaitable[Any]]
+    run: Callable[[Any, float], Awaitable[Any]]
+    """(client, timeout in seconds) -> the call's result."""
 
 
 CALLS: tuple[Call, ...] = (
-    Call("ccxt", "fetch_ticker", "ticker", lambda ex: ex.fetch_ticker("BTC/USDT")),
+    Call("ccxt", "fetch_ticker", "ticker", lambda ex, _: ex.fetch_ticker("BTC/USDT")),
     Call(
         "ccxt",
         "create_order",
         "order_place",
-        lambda ex: ex.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000.0),
+        lambda ex, _: ex.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000.0),
     ),
     Call(
         "python-binance",
         "get_ticker",
         "ticker",
-        lambda c: c.get_ticker(symbol="BTCUSDT", **_TIMEOUT),
+        lambda c, t: c.get_ticker(symbol="BTCUSDT", **_timeout(t)),
     ),
     Call(
         "python-binance",
         "create_order",
         "order_place",
-        lambda c: c.order_limit_buy(symbol="BTCUSDT", quantity="0.01", price="50000", **_TIMEOUT),
+        lambda c, t: c.order_limit_buy(
+            symbol="BTCUSDT", quantity="0.01", price="50000", **_timeout(t)
+        ),
     ),
 )
 
@@ -180,11 +195,11 @@ def describe_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def _client(call: Call, venue: Venue) -> Any:
+async def _client(call: Call, venue: Venue, timeout_s: float) -> Any:
     if call.client == "ccxt":
         exchange = venue.ccxt()
         await exchange.load_markets()
-        exchange.timeout = int(TIMEOUT_S * 1000)
+        exchange.timeout = int(timeout_s * 1000)
         return exchange
     return await venue.binance()
 
@@ -196,11 +211,12 @@ async def _case(backend: str, fault: Fault, call: Call) -> str:
     intercept = me.server.intercept() if backend == "inprocess" else contextlib.nullcontext()
     with intercept, LiveEndpointGuard():
         async with open_venue(me, backend) as venue:
-            client = await _client(call, venue)
+            timeout_s = timeout_for(fault)
+            client = await _client(call, venue, timeout_s)
             chaos.inject(fault, match={"role": call.role})
             ok = True
             try:
-                seen = describe(call, await call.run(client))
+                seen = describe(call, await call.run(client, timeout_s))
                 ok = not seen.startswith("order with id=None") and "`{}`" not in seen
             except Exception as exc:
                 seen, ok = describe_error(exc), False
