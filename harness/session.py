@@ -203,41 +203,31 @@ class ChaosSession:
 
     def record_start(self, state: ItemState) -> None:
         """Note that a test started, before it runs: a test whose process dies under it
-        (``os._exit``, a segfault, an xdist worker crash) has no record of its own, and the
-        report counts it as crashed from this line (:func:`harness.report.crashed_records`)."""
+        (``os._exit``, a segfault, an xdist worker crash) writes no record of its own, and
+        this one, a crash, stands for it (:func:`harness.report.crashed_records`)."""
         if self.records is None:
             return
-        self.records.write(
-            [
-                {
-                    "started": True,
-                    "nodeid": state.nodeid,
-                    "test": state.test,
-                    "scenario": state.scenario,
-                    "sweep": state.sweep,
-                    "run_seed": self.run_seed,
-                    "test_seed": state.test_seed,
-                    "replay": self.replay(state.nodeid, swept=state.sweep is not None),
-                }
-            ]
+        from harness.report import CRASHED
+
+        crash = self._record(
+            state,
+            outcome="failed",
+            exception=CRASHED,
+            message=messages.test_crashed(state.nodeid),
         )
+        self.records.write([{**crash, "started": True}])
 
     def record(self, state: ItemState) -> None:
         """Keep one test's record for the report."""
         if self.records is None:
             return
-        from harness.report import Evidence, Record, outcome_of
+        from harness.report import Evidence, outcome_of
 
         exception, message, violations = state.failure
-        record = Record.build(
-            nodeid=state.nodeid,
-            test=state.test,
-            scenario=state.scenario,
+        record = self._record(
+            state,
             outcome=outcome_of({when: outcome for when, (outcome, _) in state.phases.items()}),
             duration=round(sum(d for _, d in state.phases.values()), 4),
-            run_seed=self.run_seed,
-            test_seed=state.test_seed,
-            sweep=state.sweep,
             exception=exception,
             message=message,
             evidence=Evidence.of(state.chaos) if state.chaos is not None else None,
@@ -245,9 +235,24 @@ class ChaosSession:
             clock=state.clock,
             simulated_s=state.simulated_s,
             exploration=state.exploration.as_dict() if state.exploration is not None else None,
-            replay=self.replay(state.nodeid, swept=state.sweep is not None),
         )
-        self.records.write([record.to_dict()])
+        self.records.write([record])
+
+    def _record(self, state: ItemState, **outcome: Any) -> dict[str, Any]:
+        """A test's record for the report, as written: what the session knows of every test
+        (ids, seeds, replay command) and ``outcome`` (:meth:`harness.report.Record.build`)."""
+        from harness.report import Record
+
+        return Record.build(
+            nodeid=state.nodeid,
+            test=state.test,
+            scenario=state.scenario,
+            run_seed=self.run_seed,
+            test_seed=state.test_seed,
+            sweep=state.sweep,
+            replay=self.replay(state.nodeid, swept=state.sweep is not None),
+            **outcome,
+        ).to_dict()
 
     def standalone_log(self, nodeid: str) -> FaultLog:
         """A fault log for a test that applies faults without the chaos engine (toxics)."""

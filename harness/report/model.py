@@ -356,24 +356,13 @@ CRASHED = "TestCrashed"
 def crashed_records(rows: Sequence[dict[str, Any]]) -> list[Record]:
     """The records of a run from the rows its processes wrote: each test's own record, and
     for a test that started but never wrote one (its process died: ``os._exit``, a signal, a
-    crashed xdist worker) a failed record saying so, with its seeds and replay command."""
+    crashed xdist worker) the crash record its start wrote (``"started": true``)."""
     finished = {row["nodeid"] for row in rows if not row.get("started")}
-    out = [Record.from_dict(row) for row in rows if not row.get("started")]
-    for row in rows:
-        if row.get("started") and row["nodeid"] not in finished:
-            finished.add(row["nodeid"])
-            out.append(
-                Record.from_dict(
-                    {
-                        **row,
-                        "outcome": "failed",
-                        "duration": 0.0,
-                        "exception": CRASHED,
-                        "message": messages.test_crashed(row["nodeid"]),
-                    }
-                )
-            )
-    return out
+    crashed = {
+        row["nodeid"]: row for row in rows if row.get("started") and row["nodeid"] not in finished
+    }
+    kept = [row for row in rows if not row.get("started")] + list(crashed.values())
+    return [Record.from_dict(row) for row in kept]
 
 
 def build_report(records: list[Record], meta: dict[str, Any]) -> Report:

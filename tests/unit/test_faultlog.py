@@ -122,20 +122,24 @@ def test_a_record_from_an_older_report_counts_its_kept_events() -> None:
     assert sum(record.route_counts().values()) == 4
 
 
-def test_a_test_that_started_and_never_finished_counts_as_crashed() -> None:
+def test_a_test_that_started_and_never_finished_counts_as_crashed(tmp_path: Path) -> None:
+    """The rows a session writes: a start (a crash record in advance) for every test, and
+    the test's own record when it ends; the report keeps the crash only for a test that
+    never wrote its own."""
     from harness.report.model import CRASHED, crashed_records
+    from harness.session import ChaosSession, ItemState
 
-    base = {"test": "t", "scenario": None, "sweep": None, "run_seed": 1, "replay": "pytest x"}
-    rows = [
-        {**base, "started": True, "nodeid": "m::a", "test_seed": 2},
-        {**base, "nodeid": "m::a", "test_seed": 2, "outcome": "passed", "duration": 0.1},
-        {**base, "started": True, "nodeid": "m::b", "test_seed": 3},
-    ]
-    a, b = crashed_records(rows)
+    session = ChaosSession.start(seed=1, report_dir=str(tmp_path))
+    a, b = ItemState("m::a", "t", test_seed=2), ItemState("m::b", "t", test_seed=3)
+    session.record_start(a)
+    session.record(a)
+    session.record_start(b)  # its process dies here
+    assert session.records is not None and session.records.merge() == 3
+    a, b = crashed_records(read_fault_log(session.records.path))
     assert (a.nodeid, a.outcome, a.exception) == ("m::a", "passed", None)
     assert (b.nodeid, b.outcome, b.exception, b.test_seed) == ("m::b", "failed", CRASHED, 3)
     assert b.message is not None and "m::b never finished" in b.message
-    assert b.replay == "pytest x"
+    assert b.replay == "pytest 'm::b' --chaos-seed 1"
 
 
 async def test_routes_are_counted_by_route_not_by_path() -> None:
